@@ -1,0 +1,244 @@
+"""The `jieli` command: start the stack, start runs, record hand-offs, read the catalog."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storage.catalog import CatalogInvalid, load_catalog
+from storage.settings import get_settings
+
+app = typer.Typer(help="Jieli (接力): onboarding as a relay with an owner for every leg.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+catalog_app = typer.Typer(help="Check and show the catalog.", no_args_is_help=True)
+db_app = typer.Typer(help="Jieli's storage.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def prepare_storage() -> None:
+    """Migrate storage to the latest schema and copy the catalog into it."""
+    from storage import repo
+    from storage.db import upgrade
+    from tasks.env import get_catalog, transaction
+
+    upgrade(get_settings().storage_url)
+    with transaction() as session:
+        repo.sync_catalog(session=session, catalog=get_catalog())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations and sync the catalog into storage."""
+    prepare_storage()
+    console.print(f"storage ready: {get_settings().storage_url}")
+
+
+@catalog_app.command("check")
+def catalog_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Validate a catalog directory; print every error with its file and path."""
+    try:
+        catalog = load_catalog(directory)
+    except CatalogInvalid as exc:
+        for e in exc.errors:
+            where = directory / e.file if directory else e.file
+            typer.echo(f"{where}: {e.path}: {e.message}", err=True)
+        raise _fail(f"{len(exc.errors)} error(s) in the catalog") from None
+    console.print(f"catalog OK: {len(catalog.departments)} departments, "
+                  f"{len(catalog.modules)} modules, {len(catalog.positions)} positions, "
+                  f"{len(catalog.rules.attribution)} attribution rules")
+
+
+@catalog_app.command("show")
+def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Print modules with their owners and RACI, and positions."""
+    try:
+        catalog = load_catalog(directory)
+    except CatalogInvalid as exc:
+        raise _fail(str(exc)) from None
+    modules = Table(title="Modules 培训模块")
+    for col in ("code", "模块 module", "kind", "owner 负责人", "materials 资料",
+                "quiz", "R", "A", "C", "I"):
+        modules.add_column(col)
+    for m in catalog.modules.values():
+        owner = catalog.departments[m.owner]
+        modules.add_row(
+            m.code, f"{m.title.zh_CN} / {m.title.en}", m.kind.value,
+            f"{owner.name.zh_CN} · {owner.owner.name}",
+            "\n".join(x.title.zh_CN for x in m.materials),
+            f"{len(m.quiz.questions)}q ≥{m.quiz.pass_mark} ×{m.quiz.attempts}",
+            ", ".join(m.raci.responsible), m.raci.accountable, ", ".join(m.raci.consulted),
+            ", ".join(m.raci.informed))
+    console.print(modules)
+    positions = Table(title="Positions 岗位")
+    for col in ("code", "岗位 position", "modules", "appraisal 考核 (day, pass mark)"):
+        positions.add_column(col)
+    for p in catalog.positions.values():
+        items = "\n".join(f"{i.code} ← {i.module} [{', '.join(i.criteria)}]"
+                          for i in p.appraisal.items)
+        positions.add_row(p.code, f"{p.title.zh_CN} / {p.title.en}", "\n".join(p.modules),
+                          f"day {p.appraisal.day}, ≥{p.appraisal.pass_mark}\n{items}")
+    console.print(positions)
+
+
+@app.command()
+def up() -> None:
+    """Start Prefect, the runner, the forms app and an SMTP server on loopback; Ctrl-C stops."""
+    from deployments.stack import Stack
+
+    settings = get_settings()
+    prepare_storage()
+    stack = Stack(settings)
+    try:
+        with console.status("starting the Prefect server…"):
+            stack.start_prefect_server()
+        with console.status("starting the SMTP server, forms app and runner…"):
+            stack.start_smtp()
+            stack.start_forms()
+            stack.start_runner()
+    except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
+        raise _fail(str(exc)) from None
+    api = settings.prefect_api_url.removesuffix("/api")
+    console.print(f"Prefect UI   {api}\nForms        {settings.public_base_url}\n"
+                  f"SMTP         {settings.smtp.host}:{settings.smtp.port} → "
+                  f"{settings.data_dir.resolve() / 'mail'}\n"
+                  f"Storage      {settings.storage_url}\nLogs         "
+                  f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything.")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(1):
+            dead = [c.name for c in stack.children if c.process.poll() is not None]
+            if dead:
+                err.print(f"[red]{', '.join(dead)} stopped; see the logs. Shutting down.[/red]")
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with console.status("stopping…"):
+            stack.stop()
+
+
+@app.command()
+def hire(
+    name: Annotated[str, typer.Option(help="The hire's name")],
+    email: Annotated[str, typer.Option(help="The hire's email")],
+    position: Annotated[str, typer.Option(help="A position code from the catalog")],
+    start: Annotated[str, typer.Option(help="First working day, YYYY-MM-DD")],
+    locale: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+) -> None:
+    """Start one onboarding run for a hire and print its Prefect UI link."""
+    from tasks.runs import UnknownPosition, start_onboarding, ui_url
+
+    try:
+        start_day = date.fromisoformat(start)
+    except ValueError:
+        raise _fail(f"--start {start!r} is not a date like 2026-12-01") from None
+    try:
+        started = start_onboarding(name=name, email=email, position=position, start=start_day,
+                                   locale=locale)
+    except UnknownPosition as exc:
+        raise _fail(str(exc)) from None
+    if started.flow_run_id is None:
+        console.print(f"run #{started.run_id} stored; Prefect is unreachable at "
+                      f"{get_settings().prefect_api_url}, the run starts when it is back "
+                      "(`jieli up`).")
+        return
+    console.print(f"run #{started.run_id} started for {name}: {ui_url(started.flow_run_id)}")
+
+
+@app.command()
+def deliver(
+    module: Annotated[str, typer.Argument(help="The module whose materials are handed off")],
+    by: Annotated[str, typer.Option("--by", help="The owner's email")],
+    note: Annotated[str, typer.Option(help="A note for the hire")] = "",
+) -> None:
+    """Record a department's hand-off of a module's materials and resume the runs it unblocks."""
+    from tasks.handoff import NotTheOwner, deliver_materials
+
+    try:
+        outcome = deliver_materials(module_code=module, by_email=by, via="cli", note=note)
+    except (LookupError, NotTheOwner) as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    console.print(f"delivery #{outcome.delivery_id} of {module} recorded; resumed runs: "
+                  f"{outcome.resumed or '—'}")
+    if outcome.deferred:
+        console.print(f"Prefect unreachable: runs {outcome.deferred} resume when it is back.")
+
+
+@app.command()
+def resume(
+    run_id: Annotated[int | None, typer.Argument(help="A run number; none: every run due")] = None,
+) -> None:
+    """Make a run re-evaluate now (or every run whose resume is pending)."""
+    from tasks.runs import resume_requested_runs, resume_run
+
+    if run_id is None:
+        console.print(f"resume requests: {resume_requested_runs()}")
+        return
+    try:
+        resumed = resume_run(run_id)
+    except LookupError as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    console.print(f"run #{run_id} " + ("resumed" if resumed else
+                                       "not resumed: Prefect unreachable, retried later"))
+
+
+@app.command()
+def runs() -> None:
+    """List runs: hire, position, state, who blocks it and since when."""
+    from uuid import UUID
+
+    from storage import clock, repo
+    from tasks.env import transaction
+    from tasks.runs import UNREACHABLE, prefect_client
+    from tasks.status import view_run
+
+    now = clock.now()
+    locale = get_settings().default_locale
+    with transaction() as session:
+        rows = [(run, run.hire.name, view_run(session=session, run=run, now=now, locale=locale))
+                for run in repo.active_runs(session=session)]
+    states: dict[str, str] = {}
+    try:
+        with prefect_client() as client:
+            for run, _, _ in rows:
+                if run.flow_run_id:
+                    fr = client.read_flow_run(UUID(run.flow_run_id))
+                    states[run.flow_run_id] = str(fr.state.name) if fr.state else "?"
+    except UNREACHABLE:
+        err.print("[yellow]Prefect unreachable: states from storage only[/yellow]")
+    table = Table(title="Onboarding runs 入职接力")
+    for col in ("#", "hire 新员工", "position 岗位", "state 状态", "blocked on 等待",
+                "since 自", "overdue 逾期"):
+        table.add_column(col)
+    from tasks.dates import local_day
+
+    for run, hire_name, view in rows:
+        state = states.get(run.flow_run_id or "") or (
+            run.status if run.flow_run_id else "not started")
+        blocked = "\n".join(f"{b.waiting_on}: {b.who} ({b.module})" for b in view.blockers)
+        since = "\n".join(local_day(b.since) for b in view.blockers)
+        overdue = "\n".join(f"{b.days_overdue}d" if b.days_overdue else "" for b in view.blockers)
+        table.add_row(str(run.id), hire_name, run.position_code, state, blocked or "—",
+                      since, overdue)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

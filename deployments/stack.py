@@ -1,0 +1,162 @@
+"""The embedded stack on loopback: Prefect server, runner, forms app and SMTP server.
+
+Each part is a child process started with the environment `stack_env` builds from Jieli's
+settings, so the CLI, the tests and the benchmarks start exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from storage.settings import Settings
+
+
+def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of every child: Jieli's settings, and Prefect's derived from them."""
+    data = settings.data_dir.resolve()
+    env = dict(os.environ)
+    env.update({
+        "JIELI_DATA_DIR": str(data),
+        "JIELI_PREFECT_API_URL": settings.prefect_api_url,
+        "JIELI_PUBLIC_BASE_URL": settings.public_base_url,
+        "JIELI_SMTP__HOST": settings.smtp.host,
+        "JIELI_SMTP__PORT": str(settings.smtp.port),
+        "PREFECT_HOME": str(data / "prefect"),
+        "PREFECT_API_URL": settings.prefect_api_url,
+        # Results of passes must be readable by whichever process resumes the run.
+        "PREFECT_LOCAL_STORAGE_PATH": str(data / "prefect" / "results"),
+        # A resumed run starts within about a second instead of ten.
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
+        # The sweep runs every minute; keep only its next few runs in the UI, not a hundred.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "3",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "PT1H",
+    })
+    if settings.database_url:
+        env["JIELI_DATABASE_URL"] = settings.database_url
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Stop the child and everything it started (it leads its own process group)."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], ready: Callable[[], bool],
+              timeout: float = 90, extra_env: dict[str, str] | None = None) -> Child:
+        logs = self.settings.data_dir.resolve() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"{name}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(argv, env=stack_env(self.settings, **(extra_env or {})),
+                                       stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        child = Child(name, process, log)
+        self.children.append(child)
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+            if time.monotonic() > deadline:
+                child.stop()
+                raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {log}")
+            time.sleep(0.2)
+        return child
+
+    def start_prefect_server(self) -> Child:
+        url = urlparse(self.settings.prefect_api_url)
+        return self.start(
+            "prefect-server",
+            [sys.executable, "-m", "prefect", "server", "start", "--host",
+             url.hostname or "127.0.0.1", "--port", str(url.port or 4200)],
+            ready=lambda: _http_ok(f"{self.settings.prefect_api_url}/health"),
+            timeout=120)
+
+    def start_runner(self, **extra_env: str) -> Child:
+        since = time.time()
+        return self.start(
+            "runner", [sys.executable, "-m", "deployments.serve"],
+            ready=lambda: _runner_polling(self.settings.prefect_api_url, since),
+            extra_env=extra_env)
+
+    def start_smtp(self) -> Child:
+        return self.start(
+            "smtp", [sys.executable, "-m", "deployments.smtp"],
+            ready=lambda: _port_open(self.settings.smtp.host, self.settings.smtp.port))
+
+    def start_forms(self) -> Child:
+        s = self.settings
+        return self.start(
+            "forms",
+            [sys.executable, "-m", "uvicorn", "forms.app:app", "--host", s.forms_host,
+             "--port", str(s.forms_port)],
+            ready=lambda: _http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"))
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _runner_polling(api_url: str, since: float) -> bool:
+    """True once a runner started after `since` polls for the onboarding deployment's runs."""
+    from datetime import datetime
+
+    try:
+        r = httpx.get(f"{api_url}/deployments/name/onboarding/onboarding", timeout=2)
+    except httpx.HTTPError:
+        return False
+    polled = r.json().get("last_polled") if r.status_code == 200 else None
+    return isinstance(polled, str) and datetime.fromisoformat(polled).timestamp() >= since
+
+
+def _port_open(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0

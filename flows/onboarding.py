@@ -1,0 +1,40 @@
+"""The onboarding flow: one run per hire, a relay of legs that each have an owner.
+
+Each pass reconciles: it reads storage, asks owners for missing materials, assigns what is
+ready, sends the mail, shows who blocks, and suspends while anyone still has to act. A
+suspended run holds no process; a delivery (form or CLI) resumes it and the flow runs again
+from the top. Every step checks storage before it acts, so a repeated pass repeats nothing.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.flow_runs import suspend_flow_run
+from prefect.runtime import flow_run
+
+from tasks.email import send_run_mail
+from tasks.failpoints import failpoint
+from tasks.handoff import open_handoff_gates
+from tasks.learning import assign_ready_modules
+from tasks.status import begin_pass, complete_run, must_wait, publish_status
+
+
+@flow(name="onboarding", persist_result=True, log_prints=True)
+def onboarding(run_id: int) -> str:
+    while True:
+        pass_no = begin_pass(run_id)
+        failpoint("pass-begun")
+        open_handoff_gates(run_id)
+        failpoint("after-gates")
+        assign_ready_modules(run_id)
+        failpoint("after-assign")
+        send_run_mail(run_id)
+        failpoint("after-mail")
+        view = publish_status(run_id, str(flow_run.get_id()))
+        if view.complete:
+            complete_run(run_id)
+            return "completed"
+        if must_wait(run_id):
+            failpoint("before-suspend")
+            # A fresh key per pass: a key answered once would not wait again.
+            suspend_flow_run(key=f"pass-{pass_no}", timeout=None)

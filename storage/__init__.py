@@ -1,0 +1,1 @@
+"""Jieli's storage: settings, the catalog, SQLAlchemy models, repository functions, migrations."""

@@ -1,0 +1,346 @@
+"""The catalog: departments, modules, positions and rules, as YAML files validated with pydantic.
+
+A catalog is a directory of four files (departments.yaml, modules.yaml, positions.yaml,
+rules.yaml). `load_catalog` returns a `Catalog` or raises `CatalogInvalid` carrying every error
+found, each naming its file, the path inside it and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CATALOG_DIR = Path(__file__).parent / "catalog"
+CATALOG_FILES = ("departments.yaml", "modules.yaml", "positions.yaml", "rules.yaml")
+Locale = Literal["zh_CN", "en"]
+Code = Field(pattern=r"^[a-z][a-z0-9-]*$", min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A user-facing text in both languages."""
+
+    zh_CN: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, locale: str) -> str:
+        return self.en if locale == "en" else self.zh_CN
+
+
+class Person(Strict):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    locale: Locale = "zh_CN"
+
+
+class Department(Strict):
+    code: str = Code
+    name: Text
+    owner: Person
+    manager: Person
+
+
+class DepartmentsFile(Strict):
+    boss: Person
+    departments: list[Department] = Field(min_length=1)
+
+
+class ModuleKind(StrEnum):
+    GENERAL = "general"
+    PROFESSIONAL = "professional"
+
+
+class Material(Strict):
+    code: str = Code
+    title: Text
+
+
+class Question(Strict):
+    text: Text
+    choices: list[Text] = Field(min_length=2)
+    answer: int = Field(ge=0, description="index of the right choice")
+
+
+class Quiz(Strict):
+    pass_mark: int = Field(80, ge=0, le=100)
+    attempts: int = Field(3, ge=1, le=20)
+    questions: list[Question] = Field(min_length=1)
+
+
+class Raci(Strict):
+    responsible: list[str]
+    accountable: str
+    consulted: list[str] = []
+    informed: list[str] = []
+
+
+class Module(Strict):
+    code: str = Code
+    kind: ModuleKind
+    owner: str = Field(description="code of the department that owns the materials")
+    title: Text
+    materials: list[Material] = Field(min_length=1)
+    study_days: int = Field(3, ge=1, le=365)
+    quiz: Quiz
+    raci: Raci
+
+
+class ModulesFile(Strict):
+    modules: list[Module] = Field(min_length=1)
+
+
+class Criterion(StrEnum):
+    PRACTICE = "practice"
+    CONTENT = "content"
+    DELIVERY = "delivery"
+
+
+class AppraisalItem(Strict):
+    code: str = Code
+    title: Text
+    module: str
+    criteria: list[Criterion] = Field(min_length=1)
+
+
+class Appraisal(Strict):
+    day: int = Field(30, ge=1, le=365)
+    pass_mark: int = Field(60, ge=0, le=100)
+    items: list[AppraisalItem] = Field(min_length=1)
+
+
+class Position(Strict):
+    code: str = Code
+    title: Text
+    department: str
+    modules: list[str] = Field(min_length=1)
+    appraisal: Appraisal
+
+
+class PositionsFile(Strict):
+    positions: list[Position] = Field(min_length=1)
+
+
+class Responsible(StrEnum):
+    OWNER = "owner"  # the department that owns the item's module
+    HR = "hr"
+    HIRE = "hire"
+
+
+class Condition(Strict):
+    """Facts about one failed appraisal item; every key given must hold for the rule to fire."""
+
+    delivered: bool | None = None
+    delivered_late: bool | None = None
+    started_late: bool | None = None
+    trained: bool | None = None
+    attempts_left: bool | None = None
+    failed_any: list[Criterion] | None = None
+    passed_all: list[Criterion] | None = None
+
+
+class AttributionRule(Strict):
+    cause: str = Code
+    responsible: Responsible
+    when: Condition
+    remedial: list[str] = []
+
+
+class RulesFile(Strict):
+    handoff_due_days: int = Field(2, ge=0, le=60)
+    escalation_after_days: int = Field(2, ge=0, le=60)
+    attribution: list[AttributionRule] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class CatalogError:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}"
+
+
+class CatalogInvalid(Exception):
+    def __init__(self, errors: list[CatalogError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    directory: Path
+    boss: Person
+    departments: dict[str, Department]
+    modules: dict[str, Module]
+    positions: dict[str, Position]
+    rules: RulesFile
+
+    def owner_of(self, module_code: str) -> Person:
+        return self.departments[self.modules[module_code].owner].owner
+
+    def hr(self) -> Department:
+        return self.departments["hr"]
+
+
+def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
+    """Turn a pydantic location into `modules[2](safety).quiz.pass_mark`, naming codes."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and key < len(node):
+                node = node[key]
+                if isinstance(node, dict) and isinstance(node.get("code"), str):
+                    label += f"({node['code']})"
+            else:
+                node = None
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _read(directory: Path, name: str, model: type[Strict], errors: list[CatalogError]) -> Any:
+    path = directory / name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        errors.append(CatalogError(name, "(file)", "file is missing"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        errors.append(CatalogError(name, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            errors.append(CatalogError(name, _format_loc(err["loc"], data), err["msg"]))
+        return None
+
+
+def _duplicates(codes: list[str]) -> set[str]:
+    seen: set[str] = set()
+    return {c for c in codes if c in seen or seen.add(c)}  # type: ignore[func-returns-value]
+
+
+def _cross_check(
+    deps: DepartmentsFile, mods: ModulesFile, pos: PositionsFile, rules: RulesFile
+) -> list[CatalogError]:
+    errors: list[CatalogError] = []
+    dept_codes = {d.code for d in deps.departments}
+    module_codes = {m.code for m in mods.modules}
+
+    for i, code in enumerate(c.code for c in deps.departments):
+        if code in _duplicates([d.code for d in deps.departments]):
+            errors.append(CatalogError("departments.yaml", f"departments[{i}]({code}).code",
+                                       f"duplicate department code '{code}'"))
+    if "hr" not in dept_codes:
+        errors.append(CatalogError("departments.yaml", "departments",
+                                   "a department with code 'hr' is required"))
+
+    dup_modules = _duplicates([m.code for m in mods.modules])
+    for i, m in enumerate(mods.modules):
+        where = f"modules[{i}]({m.code})"
+        if m.code in dup_modules:
+            errors.append(CatalogError("modules.yaml", f"{where}.code",
+                                       f"duplicate module code '{m.code}'"))
+        if m.owner not in dept_codes:
+            errors.append(CatalogError("modules.yaml", f"{where}.owner",
+                                       f"unknown department '{m.owner}'"))
+        if m.kind == ModuleKind.GENERAL and m.owner != "hr":
+            errors.append(CatalogError("modules.yaml", f"{where}.owner",
+                                       "a general module is owned by 'hr'"))
+        for j, q in enumerate(m.quiz.questions):
+            if q.answer >= len(q.choices):
+                errors.append(CatalogError(
+                    "modules.yaml", f"{where}.quiz.questions[{j}].answer",
+                    f"answer {q.answer} is not one of the {len(q.choices)} choices"))
+        for k, mat in enumerate(m.materials):
+            if mat.code in _duplicates([x.code for x in m.materials]):
+                errors.append(CatalogError("modules.yaml", f"{where}.materials[{k}]({mat.code})",
+                                           f"duplicate material code '{mat.code}'"))
+        raci_depts = [*m.raci.responsible, m.raci.accountable, *m.raci.consulted,
+                      *m.raci.informed]
+        for d in raci_depts:
+            if d not in dept_codes | {"hire", "boss"}:
+                errors.append(CatalogError("modules.yaml", f"{where}.raci",
+                                           f"unknown party '{d}'"))
+
+    dup_positions = _duplicates([p.code for p in pos.positions])
+    for i, p in enumerate(pos.positions):
+        where = f"positions[{i}]({p.code})"
+        if p.code in dup_positions:
+            errors.append(CatalogError("positions.yaml", f"{where}.code",
+                                       f"duplicate position code '{p.code}'"))
+        if p.department not in dept_codes:
+            errors.append(CatalogError("positions.yaml", f"{where}.department",
+                                       f"unknown department '{p.department}'"))
+        for j, mc in enumerate(p.modules):
+            if mc not in module_codes:
+                errors.append(CatalogError("positions.yaml", f"{where}.modules[{j}]",
+                                           f"unknown module '{mc}'"))
+        for mc in sorted(_duplicates(p.modules)):
+            errors.append(CatalogError("positions.yaml", f"{where}.modules",
+                                       f"module '{mc}' is listed twice"))
+        for j, item in enumerate(p.appraisal.items):
+            iwhere = f"{where}.appraisal.items[{j}]({item.code})"
+            if item.module not in p.modules:
+                errors.append(CatalogError(
+                    "positions.yaml", f"{iwhere}.module",
+                    f"module '{item.module}' is not among this position's modules"))
+            if len(set(item.criteria)) != len(item.criteria):
+                errors.append(CatalogError("positions.yaml", f"{iwhere}.criteria",
+                                           "a criterion is listed twice"))
+        for code in _duplicates([it.code for it in p.appraisal.items]):
+            errors.append(CatalogError("positions.yaml", f"{where}.appraisal.items",
+                                       f"duplicate appraisal item '{code}'"))
+
+    for i, rule in enumerate(rules.attribution):
+        for j, mc in enumerate(rule.remedial):
+            if mc not in module_codes:
+                errors.append(CatalogError(
+                    "rules.yaml", f"attribution[{i}]({rule.cause}).remedial[{j}]",
+                    f"unknown module '{mc}'"))
+    for code in _duplicates([r.cause for r in rules.attribution]):
+        errors.append(CatalogError("rules.yaml", "attribution", f"duplicate cause '{code}'"))
+    return errors
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    """Read and validate a catalog directory; raise CatalogInvalid with every error found."""
+    directory = Path(directory) if directory else DEFAULT_CATALOG_DIR
+    if not directory.is_dir():
+        raise CatalogInvalid([CatalogError(str(directory), "(directory)", "not a directory")])
+    errors: list[CatalogError] = []
+    deps = _read(directory, "departments.yaml", DepartmentsFile, errors)
+    mods = _read(directory, "modules.yaml", ModulesFile, errors)
+    pos = _read(directory, "positions.yaml", PositionsFile, errors)
+    rules = _read(directory, "rules.yaml", RulesFile, errors)
+    if deps and mods and pos and rules:
+        errors.extend(_cross_check(deps, mods, pos, rules))
+    if errors:
+        raise CatalogInvalid(errors)
+    return Catalog(
+        directory=directory,
+        boss=deps.boss,
+        departments={d.code: d for d in deps.departments},
+        modules={m.code: m for m in mods.modules},
+        positions={p.code: p for p in pos.positions},
+        rules=rules,
+    )

@@ -1,0 +1,302 @@
+"""SQLAlchemy 2 models of Jieli's domain (see ../shared/DESIGN.md, "Domain").
+
+Catalog tables (departments, people, modules, materials, positions) are a copy of the YAML
+catalog, refreshed by `sync_catalog`; a run keeps its own snapshot of the position (`plan`).
+Every timestamp is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Jieli stores aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RunStatus(StrEnum):
+    ACTIVE = "active"  # created; passes are running or the run waits on someone
+    COMPLETED = "completed"
+
+
+class GateKind(StrEnum):
+    HANDOFF = "handoff"  # waits on a department to hand off a module's materials
+    STUDY = "study"  # waits on the hire to pass a module's quiz
+    APPRAISAL = "appraisal"  # waits on the appraiser
+
+
+class AssignmentStatus(StrEnum):
+    ASSIGNED = "assigned"
+    PASSED = "passed"
+    FAILED = "failed"  # every quiz attempt used
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; never sent again automatically (at most once)
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure, recorded and shown by `jieli outbox`
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    manager_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    manager: Mapped[Person] = relationship(foreign_keys=[manager_id])
+
+
+class Module(Base):
+    __tablename__ = "modules"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner_department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    study_days: Mapped[int]
+    pass_mark: Mapped[int]
+    attempts: Mapped[int]
+    materials: Mapped[list[Material]] = relationship(order_by="Material.position")
+
+
+class Material(Base):
+    """A material a module requires (what must be handed off)."""
+
+    __tablename__ = "materials"
+    __table_args__ = (UniqueConstraint("module_code", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"))
+    code: Mapped[str] = mapped_column(String(64))
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Position(Base):
+    __tablename__ = "positions"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]  # the position as the catalog says it, for run snapshots
+
+
+class Delivery(Base):
+    """A department's hand-off of a module's materials. Materials belong to the module."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"), index=True)
+    delivered_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    delivered_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str] = mapped_column(String(20))  # cli | link
+    delivered_by: Mapped[Person] = relationship()
+    items: Mapped[list[DeliveredMaterial]] = relationship(order_by="DeliveredMaterial.id")
+
+
+class DeliveredMaterial(Base):
+    __tablename__ = "delivered_materials"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    material_code: Mapped[str] = mapped_column(String(64))
+    link: Mapped[str | None] = mapped_column(String(2000))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    file_path: Mapped[str | None] = mapped_column(String(1000))
+    size_bytes: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+
+
+class Run(Base):
+    """One hire's onboarding: the relay. Its plan is a snapshot of the position at start."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hire_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    position_code: Mapped[str] = mapped_column(ForeignKey("positions.code"))
+    start_date: Mapped[date] = mapped_column(Date)  # the hire's first working day
+    started_at: Mapped[datetime]  # when HR started the run
+    plan: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.ACTIVE)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # Each pass of the flow takes the next number; it makes each suspension's key unique.
+    pass_no: Mapped[int] = mapped_column(default=0)
+    # Set when someone delivered and the run must re-evaluate; cleared when a pass starts.
+    resume_requested_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    hire: Mapped[Person] = relationship()
+
+
+class Handoff(Base):
+    """A run's request that a department hand off one module's materials, with its deadline."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (UniqueConstraint("run_id", "module_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"))
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    delivered_at: Mapped[datetime | None]
+    owner: Mapped[Person] = relationship()
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("run_id", "module_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"))
+    assigned_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default=AssignmentStatus.ASSIGNED)
+    completed_at: Mapped[datetime | None]
+
+
+class QuizAttempt(Base):
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (UniqueConstraint("assignment_id", "attempt_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    attempt_no: Mapped[int]
+    score: Mapped[int]
+    passed: Mapped[bool]
+    taken_at: Mapped[datetime]
+
+
+class AppraisalScore(Base):
+    __tablename__ = "appraisal_scores"
+    __table_args__ = (UniqueConstraint("run_id", "item", "criterion"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    item: Mapped[str] = mapped_column(String(64))
+    criterion: Mapped[str] = mapped_column(String(32))
+    score: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    appraiser_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime]
+
+
+class Finding(Base):
+    """Why one appraisal item failed: the rule that fired, who answers for it, the evidence."""
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("run_id", "item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    item: Mapped[str] = mapped_column(String(64))
+    cause: Mapped[str] = mapped_column(String(64))
+    responsible: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[list[Any]]
+    remedial: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class Gate(Base):
+    """Something a run waits on, who it waits on, and since when. Closed when satisfied."""
+
+    __tablename__ = "gates"
+    __table_args__ = (UniqueConstraint("run_id", "kind", "subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(64))  # a module code, or an appraisal
+    waiting_on: Mapped[str] = mapped_column(String(64))  # a department code, or "hire"
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """An email to send, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the message is about, e.g. "handoff-request:12:python-basics"; a message is queued
+    # at most once per key, which makes every pass that queues mail safe to repeat.
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(Text)  # the whole RFC 5322 message
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(320))  # an email, or "system"
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(20))  # cli | link | flow
+    detail: Mapped[dict[str, Any]]

@@ -1,0 +1,271 @@
+"""Repository functions. Keyword-only, they never commit: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage import catalog as cat
+from storage.models import (
+    Assignment,
+    AuditEntry,
+    DeliveredMaterial,
+    Delivery,
+    Department,
+    Gate,
+    Handoff,
+    Material,
+    Module,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Position,
+    Run,
+    RunStatus,
+)
+
+
+def upsert_person(*, session: Session, name: str, email: str, locale: str = "zh_CN") -> Person:
+    """The person with this email, created or updated to the given name and locale."""
+    email = email.strip().lower()
+    person = session.scalar(select(Person).where(Person.email == email))
+    if person is None:
+        person = Person(name=name, email=email, locale=locale)
+        session.add(person)
+        session.flush()
+    else:
+        person.name, person.locale = name, locale
+    return person
+
+
+def person_by_email(*, session: Session, email: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.email == email.strip().lower()))
+
+
+def sync_catalog(*, session: Session, catalog: cat.Catalog) -> None:
+    """Copy the catalog's departments, people, modules, materials and positions into storage."""
+    for p in [catalog.boss]:
+        upsert_person(session=session, name=p.name, email=p.email, locale=p.locale)
+    for d in catalog.departments.values():
+        owner = upsert_person(session=session, **d.owner.model_dump())
+        manager = upsert_person(session=session, **d.manager.model_dump())
+        session.merge(Department(code=d.code, name_zh=d.name.zh_CN, name_en=d.name.en,
+                                 owner_id=owner.id, manager_id=manager.id))
+    session.flush()
+    for m in catalog.modules.values():
+        session.merge(Module(code=m.code, kind=m.kind.value, owner_department=m.owner,
+                             title_zh=m.title.zh_CN, title_en=m.title.en,
+                             study_days=m.study_days, pass_mark=m.quiz.pass_mark,
+                             attempts=m.quiz.attempts))
+        session.flush()
+        existing = {x.code: x for x in session.scalars(
+            select(Material).where(Material.module_code == m.code))}
+        for i, mat in enumerate(m.materials):
+            row = existing.get(mat.code) or Material(module_code=m.code, code=mat.code)
+            row.title_zh, row.title_en, row.position = mat.title.zh_CN, mat.title.en, i
+            session.add(row)
+    for pos in catalog.positions.values():
+        session.merge(Position(code=pos.code, department=pos.department,
+                               title_zh=pos.title.zh_CN, title_en=pos.title.en,
+                               spec=pos.model_dump(mode="json")))
+    session.flush()
+
+
+def plan_for(catalog: cat.Catalog, position_code: str) -> dict[str, Any]:
+    """A snapshot of the position at the run's start: what the run will hold the hire to."""
+    position = catalog.positions[position_code]
+    return {
+        "position": position.model_dump(mode="json"),
+        "modules": [
+            {
+                "code": m.code,
+                "owner": m.owner,
+                "title": m.title.model_dump(),
+                "study_days": m.study_days,
+                "pass_mark": m.quiz.pass_mark,
+                "attempts": m.quiz.attempts,
+                "materials": [x.model_dump(mode="json") for x in m.materials],
+            }
+            for m in (catalog.modules[c] for c in position.modules)
+        ],
+        "handoff_due_days": catalog.rules.handoff_due_days,
+    }
+
+
+def create_run(
+    *, session: Session, catalog: cat.Catalog, hire: Person, position_code: str,
+    start_date: date, now: datetime,
+) -> Run:
+    run = Run(hire_id=hire.id, position_code=position_code, start_date=start_date,
+              started_at=now, plan=plan_for(catalog, position_code), status=RunStatus.ACTIVE,
+              pass_no=0)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(*, session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise LookupError(f"no onboarding run {run_id}")
+    return run
+
+
+def active_runs(*, session: Session) -> list[Run]:
+    return list(session.scalars(select(Run).order_by(Run.id)))
+
+
+def begin_pass(*, session: Session, run_id: int) -> int:
+    """Take the run's next pass number; a pass sees every delivery requested before it."""
+    run = get_run(session=session, run_id=run_id)
+    run.pass_no += 1
+    run.resume_requested_at = None
+    session.flush()
+    return run.pass_no
+
+
+def latest_delivery(*, session: Session, module_code: str) -> Delivery | None:
+    return session.scalar(
+        select(Delivery).where(Delivery.module_code == module_code)
+        .order_by(Delivery.delivered_at.desc(), Delivery.id.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class MaterialItem:
+    material_code: str
+    link: str | None = None
+    file_name: str | None = None
+    file_path: str | None = None
+    size_bytes: int | None = None
+    content_type: str | None = None
+
+
+def record_delivery(
+    *, session: Session, module_code: str, by: Person, now: datetime, via: str,
+    items: list[MaterialItem], note: str = "",
+) -> tuple[Delivery, list[int]]:
+    """Store a hand-off and close every run's gate on it; return the runs to resume."""
+    delivery = Delivery(module_code=module_code, delivered_by_id=by.id, delivered_at=now,
+                        note=note, via=via)
+    session.add(delivery)
+    session.flush()
+    for item in items:
+        session.add(DeliveredMaterial(delivery_id=delivery.id, **item.__dict__))
+    session.execute(
+        update(Handoff)
+        .where(Handoff.module_code == module_code, Handoff.delivery_id.is_(None))
+        .values(delivery_id=delivery.id, delivered_at=now)
+    )
+    waiting = list(session.scalars(
+        select(Gate.run_id).where(Gate.kind == "handoff", Gate.subject == module_code,
+                                  Gate.closed_at.is_(None))
+    ))
+    session.execute(
+        update(Gate)
+        .where(Gate.kind == "handoff", Gate.subject == module_code, Gate.closed_at.is_(None))
+        .values(closed_at=now)
+    )
+    if waiting:
+        session.execute(update(Run).where(Run.id.in_(waiting)).values(resume_requested_at=now))
+    session.flush()
+    return delivery, sorted(set(waiting))
+
+
+def ensure_handoff(
+    *, session: Session, run: Run, module_code: str, department: str, owner: Person,
+    now: datetime, due: datetime,
+) -> tuple[Handoff, bool]:
+    """The run's hand-off request for a module, created if it does not exist yet."""
+    found = session.scalar(select(Handoff).where(Handoff.run_id == run.id,
+                                                 Handoff.module_code == module_code))
+    if found:
+        return found, False
+    handoff = Handoff(run_id=run.id, module_code=module_code, department=department,
+                      owner_id=owner.id, requested_at=now, due_at=due)
+    session.add(handoff)
+    session.flush()
+    return handoff, True
+
+
+def open_gate(
+    *, session: Session, run_id: int, kind: str, subject: str, waiting_on: str,
+    now: datetime, due: datetime | None,
+) -> tuple[Gate, bool]:
+    """The gate on (kind, subject), opened if the run has none yet."""
+    gate = session.scalar(select(Gate).where(Gate.run_id == run_id, Gate.kind == kind,
+                                             Gate.subject == subject))
+    if gate:
+        return gate, False
+    gate = Gate(run_id=run_id, kind=kind, subject=subject, waiting_on=waiting_on,
+                opened_at=now, due_at=due)
+    session.add(gate)
+    session.flush()
+    return gate, True
+
+
+def close_gate(*, session: Session, run_id: int, kind: str, subject: str, now: datetime) -> None:
+    session.execute(
+        update(Gate).where(Gate.run_id == run_id, Gate.kind == kind, Gate.subject == subject,
+                           Gate.closed_at.is_(None)).values(closed_at=now)
+    )
+
+
+def open_gates(*, session: Session, run_id: int) -> list[Gate]:
+    return list(session.scalars(
+        select(Gate).where(Gate.run_id == run_id, Gate.closed_at.is_(None))
+        .order_by(Gate.opened_at, Gate.id)
+    ))
+
+
+def assignments_of(*, session: Session, run_id: int) -> dict[str, Assignment]:
+    rows = session.scalars(select(Assignment).where(Assignment.run_id == run_id))
+    return {a.module_code: a for a in rows}
+
+
+def handoffs_of(*, session: Session, run_id: int) -> dict[str, Handoff]:
+    rows = session.scalars(select(Handoff).where(Handoff.run_id == run_id))
+    return {h.module_code: h for h in rows}
+
+
+def queue_message(
+    *, session: Session, key: str, run_id: int | None, kind: str, message: EmailMessage,
+    now: datetime,
+) -> bool:
+    """Queue an email once per key; False when a message with this key was queued before."""
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
+        return False
+    session.add(OutboxMessage(
+        key=key, run_id=run_id, kind=kind, to_addr=str(message["To"]),
+        subject=str(message["Subject"]), message=message.as_string(),
+        status=OutboxStatus.PENDING, attempts=0, created_at=now, next_attempt_at=now,
+    ))
+    session.flush()
+    return True
+
+
+def audit(
+    *, session: Session, actor: str, action: str, object_type: str, object_id: str,
+    via: str, now: datetime, detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(AuditEntry(at=now, actor=actor, action=action, object_type=object_type,
+                           object_id=object_id, via=via, detail=detail or {}))
+
+
+def department(*, session: Session, code: str) -> Department:
+    dept = session.get(Department, code)
+    if dept is None:
+        raise LookupError(f"no department {code!r}")
+    return dept
+
+
+def days_overdue(due: datetime | None, now: datetime) -> int:
+    """Whole days past `due` (0 when not yet due)."""
+    if due is None or now <= due:
+        return 0
+    return (now - due) // timedelta(days=1)

@@ -1,0 +1,65 @@
+"""One settings object for the whole of Jieli, read from JIELI_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "jieli-development-secret-change-me"
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8025
+    user: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    sender: str = "Jieli 接力 <jieli@localhost>"
+    timeout_seconds: float = 10.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="JIELI_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: str = "development"
+    data_dir: Path = Path(".data")
+    # Empty means: a SQLite file inside data_dir (see `storage_url`).
+    database_url: str = ""
+    prefect_api_url: str = "http://127.0.0.1:4200/api"
+    forms_host: str = "127.0.0.1"
+    forms_port: int = 8000
+    # The address people reach the forms app at, used to build links in emails.
+    public_base_url: str = "http://127.0.0.1:8000"
+    smtp: SmtpSettings = SmtpSettings()
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    default_locale: str = "zh_CN"
+    # The company's time zone: due dates in emails and pages are its calendar days.
+    timezone: str = "Asia/Shanghai"
+    # Empty means the default catalog shipped in storage/catalog.
+    catalog_dir: Path | None = None
+    # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
+    failpoints: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.environment != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError(
+                "JIELI_SECRET_KEY is still the development default; "
+                "set a secret of your own outside development"
+            )
+        return self
+
+    @property
+    def storage_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jieli.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

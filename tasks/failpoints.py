@@ -1,0 +1,23 @@
+"""Fault injection for crash tests: a named point where a pass can be made to stop and hang.
+
+With JIELI_FAILPOINTS=after-gates, a pass that reaches `failpoint("after-gates")` writes a
+marker file `failpoint-after-gates` in the data directory and hangs, so that a test can kill
+the runner at exactly that point. Unset (always, outside tests), a failpoint does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from storage.settings import get_settings
+
+
+def failpoint(name: str) -> None:
+    settings = get_settings()
+    if name not in settings.failpoints.split(","):
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / f"failpoint-{name}").write_text(name)
+    # Hang rather than exit, so the test decides when and how the process dies.
+    while True:
+        time.sleep(1)

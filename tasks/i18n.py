@@ -1,0 +1,57 @@
+"""Translations (Babel catalogs zh_CN and en) and the Jinja2 environment that uses them.
+
+The .po files are read directly and compiled in memory, so no generated .mo file is needed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+
+
+def normalize_locale(locale: str | None) -> str:
+    """One of LOCALES: 'en-US' and 'en' give 'en'; 'zh', 'zh-CN' and unknowns give zh_CN."""
+    if locale and locale.replace("-", "_").split("_")[0].lower() == "en":
+        return "en"
+    return DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> Translations:
+    locale = normalize_locale(locale)
+    po = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buf = BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(fp=buf)
+
+
+def gettext(locale: str, message: str) -> str:
+    return translations(locale).gettext(message)
+
+
+@lru_cache(maxsize=len(LOCALES))
+def jinja_env(locale: str) -> Environment:
+    """Templates of tasks/templates with gettext bound to `locale`."""
+    env = Environment(
+        loader=PackageLoader("tasks", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env

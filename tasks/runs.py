@@ -1,0 +1,176 @@
+"""Onboarding runs in Prefect: start one per hire, resume it, recover it after a crash.
+
+Storage is the truth. A Prefect flow run is how a run's passes are executed and watched;
+whenever Prefect cannot be reached, what a person did is already in storage and the run is
+started or resumed later by `resume_requested_runs` (the sweep, `jieli up`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Scheduled
+from sqlalchemy import select
+
+from storage import clock, repo
+from storage.models import Run, RunStatus
+from storage.settings import get_settings
+from tasks.env import get_catalog, transaction
+
+DEPLOYMENT = "onboarding/onboarding"
+log = logging.getLogger(__name__)
+
+# What "Prefect cannot be reached" looks like from the client.
+UNREACHABLE = (httpx.TransportError, PrefectHTTPStatusError)
+
+
+@contextmanager
+def prefect_client() -> Iterator[SyncPrefectClient]:
+    """A client of the Prefect API that Jieli's settings name."""
+    with (
+        temporary_settings(updates={PREFECT_API_URL: get_settings().prefect_api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        yield client
+
+
+def ui_url(flow_run_id: str) -> str:
+    api = get_settings().prefect_api_url.rstrip("/")
+    base = api[: -len("/api")] if api.endswith("/api") else api
+    return f"{base}/runs/flow-run/{flow_run_id}"
+
+
+def flow_run_name(run: Run) -> str:
+    title = run.plan["position"]["title"]["zh_CN"]
+    return f"{run.hire.name} · {title} · #{run.id}"
+
+
+class UnknownPosition(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: int
+    flow_run_id: str | None  # None when Prefect could not be reached; started later
+
+
+def start_onboarding(*, name: str, email: str, position: str, start: date,
+                     locale: str = "zh_CN", actor: str = "hr") -> StartedRun:
+    """HR starts one onboarding run for a hire: stored first, then created in Prefect."""
+    catalog = get_catalog()
+    if position not in catalog.positions:
+        known = ", ".join(sorted(catalog.positions))
+        raise UnknownPosition(f"unknown position {position!r} (known: {known})")
+    now = clock.now()
+    with transaction() as session:
+        hire = repo.upsert_person(session=session, name=name, email=email, locale=locale)
+        run = repo.create_run(session=session, catalog=catalog, hire=hire,
+                              position_code=position, start_date=start, now=now)
+        repo.audit(session=session, actor=actor, action="run-started", object_type="run",
+                   object_id=str(run.id), via="cli", now=now,
+                   detail={"hire": hire.email, "position": position,
+                           "start": start.isoformat()})
+        run_id = run.id
+    try:
+        return StartedRun(run_id, ensure_flow_run(run_id))
+    except UNREACHABLE as exc:
+        log.warning("run %s stored; Prefect unreachable, it starts later: %s", run_id, exc)
+        return StartedRun(run_id, None)
+
+
+def ensure_flow_run(run_id: int) -> str:
+    """The run's Prefect flow run, created from the deployment if it has none (idempotent)."""
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        if run.flow_run_id:
+            return run.flow_run_id
+        name = flow_run_name(run)
+        position = run.position_code
+    with prefect_client() as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        flow_run = client.create_flow_run_from_deployment(
+            deployment.id, parameters={"run_id": run_id}, name=name,
+            tags=["jieli", f"position:{position}"],
+            idempotency_key=f"jieli-run-{run_id}")
+    with transaction() as session:
+        repo.get_run(session=session, run_id=run_id).flow_run_id = str(flow_run.id)
+    return str(flow_run.id)
+
+
+def resume_run(run_id: int) -> bool:
+    """Make the run re-evaluate now. True when done or under way; False when deferred.
+
+    An already-resumed or running run counts as success: its pass reads storage after the
+    request (or sees `resume_requested_at` and takes another pass before it suspends).
+    """
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        flow_run_id, status = run.flow_run_id, run.status
+    if status == RunStatus.COMPLETED:
+        return True
+    try:
+        if flow_run_id is None:
+            ensure_flow_run(run_id)
+            return True
+        with prefect_client() as client:
+            flow_run = client.read_flow_run(UUID(flow_run_id))
+            state = flow_run.state
+            if state is not None and state.is_paused():
+                client.resume_flow_run(UUID(flow_run_id))
+            elif state is not None and state.is_final():
+                # A finished or crashed run is started again; its pass picks up the change.
+                client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+    except UNREACHABLE as exc:
+        log.warning("run %s: Prefect unreachable, resume deferred: %s", run_id, exc)
+        return False
+    except ObjectNotFound:
+        log.warning("run %s: flow run %s is gone from Prefect", run_id, flow_run_id)
+        return False
+    return True
+
+
+def resume_requested_runs() -> dict[str, int]:
+    """Resume every run whose resume was requested and not yet taken up (sweep, start-up)."""
+    with transaction() as session:
+        ids = list(session.scalars(select(Run.id).where(
+            Run.status == RunStatus.ACTIVE,
+            (Run.resume_requested_at.is_not(None)) | (Run.flow_run_id.is_(None)))))
+    counts = {"resumed": 0, "deferred": 0}
+    for run_id in ids:
+        counts["resumed" if resume_run(run_id) else "deferred"] += 1
+    return counts
+
+
+def recover_interrupted_runs() -> int:
+    """Reschedule onboarding flow runs that a dead runner left Running, Pending or Crashed.
+
+    For a single runner (`jieli up`) at its start, when no other runner may own them. A pass is
+    idempotent, so running it again from the top loses nothing and repeats nothing.
+    """
+    interrupted = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.RUNNING, StateType.PENDING, StateType.CRASHED])))
+    with prefect_client() as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=interrupted,
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["onboarding"])))
+        for flow_run in runs:
+            client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
+    return len(runs)

@@ -1,0 +1,159 @@
+"""A real stack for flow tests: Prefect server, runner, SMTP server on loopback, SQLite storage."""
+
+from __future__ import annotations
+
+import email
+import json
+import mailbox
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from deployments.stack import Stack, stack_env
+from storage.db import upgrade
+from storage.settings import Settings, SmtpSettings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30, every: float = 0.2,
+             what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Live:
+    """The running stack and what a test reads from it: Prefect, the mailbox, storage."""
+
+    stack: Stack
+    settings: Settings
+
+    @property
+    def api(self) -> str:
+        return self.settings.prefect_api_url
+
+    def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "deployments.cli", *args],
+            env=stack_env(self.settings, COLUMNS="200", **env), capture_output=True,
+            text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"jieli {' '.join(args)} failed:\n{result.stdout}\n"
+                                 f"{result.stderr}")
+        return result
+
+    def hire(self, name: str, email_addr: str, position: str = "marketing-specialist") -> int:
+        out = self.jieli("hire", "--name", name, "--email", email_addr, "--position", position,
+                         "--start", "2026-12-01").stdout
+        return int(out.split("#", 1)[1].split()[0])
+
+    def sql(self, query: str, **params: Any) -> list[tuple]:
+        engine = create_engine(self.settings.storage_url)
+        try:
+            with engine.connect() as c:
+                return [tuple(r) for r in c.execute(text(query), params)]
+        finally:
+            engine.dispose()
+
+    def flow_run(self, run_id: int) -> dict:
+        (flow_run_id,), = self.sql("select flow_run_id from runs where id = :i", i=run_id)
+        return httpx.get(f"{self.api}/flow_runs/{flow_run_id}", timeout=10).json()
+
+    def wait_state(self, run_id: int, state: str, timeout: float = 60,
+                   min_pass: int = 0) -> dict:
+        def reached() -> dict | None:
+            fr = self.flow_run(run_id)
+            (pass_no,), = self.sql("select pass_no from runs where id = :i", i=run_id)
+            return fr if fr["state"]["name"] == state and pass_no >= min_pass else None
+        return wait_for(reached, timeout, what=f"run {run_id} {state} after pass {min_pass}")
+
+    def mail(self, to: str | None = None) -> list[EmailMessage]:
+        box = mailbox.Maildir(self.settings.data_dir / "mail", create=True)
+        found = []
+        for key in box.iterkeys():
+            msg = email.message_from_bytes(box.get_bytes(key), policy=default)
+            if to is None or to in str(msg["To"]):
+                found.append(msg)
+        return found
+
+    def artifacts(self, flow_run_id: str) -> list[dict]:
+        r = httpx.post(f"{self.api}/artifacts/filter", timeout=10,
+                       json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+        return r.json()
+
+    def counts(self) -> dict[str, int]:
+        tables = ["handoffs", "gates", "assignments", "outbox", "deliveries", "audit_log"]
+        return {t: self.sql(f"select count(*) from {t}")[0][0] for t in tables}
+
+    def outbox_keys(self) -> list[str]:
+        return [k for (k,) in self.sql("select key from outbox order by id")]
+
+    def runner_children(self) -> list[str]:
+        """Live processes whose parent is the runner (flow runs it executes), as cmdlines."""
+        runner = self.stack.child("runner").process.pid
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if int(fields[1]) == runner and fields[0] != "Z":
+                children.append(f"{stat.parent.name} {fields[0]} {cmdline.decode()[:200]}")
+        return children
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    data = tmp_path_factory.mktemp("jieli")
+    prefect_port, forms_port = free_port(), free_port()
+    settings = Settings(
+        data_dir=data, prefect_api_url=f"http://127.0.0.1:{prefect_port}/api",
+        public_base_url=f"http://127.0.0.1:{forms_port}", forms_port=forms_port,
+        smtp=SmtpSettings(port=free_port()))
+    stack = Stack(settings)
+    env_cli = stack_env(settings)
+    subprocess.run([sys.executable, "-m", "deployments.cli", "db", "upgrade"], env=env_cli,
+                   check=True, capture_output=True)
+    upgrade(settings.storage_url)
+    try:
+        stack.start_prefect_server()
+        stack.start_smtp()
+        stack.start_runner()
+        yield Live(stack, settings)
+    finally:
+        stack.stop()
+        logs = data / "logs"
+        if logs.exists():
+            for log in logs.glob("*.log"):
+                (Path("test-artifacts") / "logs").mkdir(parents=True, exist_ok=True)
+                (Path("test-artifacts") / "logs" / f"{data.name}-{log.name}").write_bytes(
+                    log.read_bytes())
+
+
+def blocking_markdown(live: Live, flow_run_id: str) -> str:
+    arts = [a for a in live.artifacts(flow_run_id) if (a.get("key") or "").endswith("-blocking")]
+    assert arts, json.dumps(live.artifacts(flow_run_id))[:500]
+    return max(arts, key=lambda a: a["created"])["data"]

@@ -1,0 +1,121 @@
+"""Storage on SQLite and PostgreSQL: migrations, and the repository's guarantees."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_string
+from email.policy import default
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+
+from storage import repo
+from storage.catalog import load_catalog
+from storage.db import get_engine, session_scope, upgrade
+from storage.models import Base, Gate, Handoff, OutboxMessage, Run
+from tasks.email import Recipient, render
+
+T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def test_upgrade_head_from_empty_creates_every_table(database_url):
+    upgrade(database_url)
+    tables = set(inspect(get_engine(database_url)).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_migrations_match_the_models(database_url):
+    upgrade(database_url)
+    with get_engine(database_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def _ready(url: str):
+    upgrade(url)
+    catalog = load_catalog()
+    with session_scope(url) as s:
+        repo.sync_catalog(session=s, catalog=catalog)
+        repo.sync_catalog(session=s, catalog=catalog)  # a second sync changes nothing
+    return catalog
+
+
+def _start(url, catalog, email, position="marketing-specialist") -> int:
+    with session_scope(url) as s:
+        hire = repo.upsert_person(session=s, name="张伟", email=email)
+        return repo.create_run(session=s, catalog=catalog, hire=hire, position_code=position,
+                               start_date=date(2026, 12, 1), now=T0).id
+
+
+def test_timestamps_come_back_aware_utc(database_url):
+    catalog = _ready(database_url)
+    run_id = _start(database_url, catalog, "a@example.com")
+    with session_scope(database_url) as s:
+        started = s.get_one(Run, run_id).started_at
+    assert started == T0 and started.tzinfo is not None
+
+
+def test_a_delivery_closes_the_gate_of_every_run_waiting_on_it(database_url):
+    catalog = _ready(database_url)
+    runs = [_start(database_url, catalog, f"h{i}@example.com") for i in range(2)]
+    with session_scope(database_url) as s:
+        owner = s.get_one(repo.Department, "marketing").owner
+        for run_id in runs:
+            run = repo.get_run(session=s, run_id=run_id)
+            _, created = repo.ensure_handoff(
+                session=s, run=run, module_code="customer-communication",
+                department="marketing", owner=owner, now=T0, due=T0 + timedelta(days=2))
+            assert created
+            repo.open_gate(session=s, run_id=run_id, kind="handoff",
+                           subject="customer-communication", waiting_on="marketing", now=T0,
+                           due=T0 + timedelta(days=2))
+    with session_scope(database_url) as s:
+        owner = s.get_one(repo.Department, "marketing").owner
+        _, affected = repo.record_delivery(
+            session=s, module_code="customer-communication", by=owner,
+            now=T0 + timedelta(days=1), via="cli",
+            items=[repo.MaterialItem(material_code="communication-scripts")])
+    assert affected == runs
+    with session_scope(database_url) as s:
+        assert s.scalar(select(func.count()).select_from(Gate)
+                        .where(Gate.closed_at.is_(None))) == 0
+        assert all(h.delivered_at == T0 + timedelta(days=1) for h in s.scalars(select(Handoff)))
+        assert all(r.resume_requested_at is not None for r in s.scalars(select(Run)))
+        # A pass that begins takes up the request.
+        assert repo.begin_pass(session=s, run_id=runs[0]) == 1
+        assert s.get_one(Run, runs[0]).resume_requested_at is None
+
+
+def test_handoffs_and_gates_are_created_once(database_url):
+    catalog = _ready(database_url)
+    run_id = _start(database_url, catalog, "once@example.com")
+    for _ in range(2):
+        with session_scope(database_url) as s:
+            run = repo.get_run(session=s, run_id=run_id)
+            owner = s.get_one(repo.Department, "hr").owner
+            repo.ensure_handoff(session=s, run=run, module_code="culture", department="hr",
+                                owner=owner, now=T0, due=T0)
+            repo.open_gate(session=s, run_id=run_id, kind="handoff", subject="culture",
+                           waiting_on="hr", now=T0, due=T0)
+    with session_scope(database_url) as s:
+        assert s.scalar(select(func.count()).select_from(Handoff)) == 1
+        assert s.scalar(select(func.count()).select_from(Gate)) == 1
+
+
+def test_a_message_is_queued_once_per_key(database_url):
+    _ready(database_url)
+    message = render("assignment", to=Recipient("张伟", "zhang.wei@example.com"), pass_mark=80,
+                     modules=[{"title": "企业文化", "due": "2026-12-04", "link": "http://x/1"}])
+    with session_scope(database_url) as s:
+        assert repo.queue_message(session=s, key="k1", run_id=None, kind="assignment",
+                                  message=message, now=T0)
+        assert not repo.queue_message(session=s, key="k1", run_id=None, kind="assignment",
+                                      message=message, now=T0)
+    with session_scope(database_url) as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert row.to_addr.endswith("<zhang.wei@example.com>") and "张伟" in row.to_addr
+    parsed = message_from_string(row.message, policy=default)
+    assert "企业文化" in parsed.get_body(("plain",)).get_content()
+    assert parsed["Subject"] == message["Subject"]
