@@ -71,24 +71,32 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
                    legs_total=2 * len(modules))
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogs; it is translated where it is shown."""
+    return message
+
+
+KIND_LABELS = {"handoff": N_("materials hand-off"), "study": N_("study and quiz"),
+               "appraisal": N_("appraisal")}
+COLUMNS = [N_("Waiting on"), N_("Person"), N_("Module"), N_("Waiting for"), N_("Since"),
+           N_("Due"), N_("Days overdue")]
+
+
 def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
+    title = _("Who is blocking")
     if not view.blockers:
-        return f"# {_('Who is blocking')}: {hire}\n\n{_('Nobody: the run is not waiting.')}\n"
-    lines = [
-        f"# {_('Who is blocking')}: {hire}",
-        "",
-        f"| {_('Waiting on')} | {_('Person')} | {_('Module')} | {_('Waiting for')} "
-        f"| {_('Since')} | {_('Due')} | {_('Days overdue')} |",
-        "|---|---|---|---|---|---|---|",
-    ]
+        nobody = _("Nobody: the run is not waiting.")
+        return f"# {title}: {hire}\n\n{nobody}\n"
+    lines = [f"# {title}: {hire}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
+             "|---|---|---|---|---|---|---|"]
     for b in view.blockers:
-        lines.append(
-            f"| {b.waiting_on} | {b.who} | {b.module_title} (`{b.module}`) | {_(b.kind)} "
-            f"| {local_day(b.since)} | {local_day(b.due_at) if b.due_at else '—'} "
-            f"| {b.days_overdue} |")
+        due = local_day(b.due_at) if b.due_at else "—"
+        lines.append(f"| {b.waiting_on} | {b.who} | {b.module_title} (`{b.module}`) "
+                     f"| {_(KIND_LABELS[b.kind])} | {local_day(b.since)} | {due} "
+                     f"| {b.days_overdue} |")
     return "\n".join(lines) + "\n"
 
 
@@ -103,7 +111,8 @@ def publish_status(run_id: int, flow_run_id: str) -> RunView:
     waiting = [f"{WAITING_TAG}{w}" for w in view.waiting_on]
     name = base_name
     if view.waiting_on:
-        name = f"{base_name} · {gettext(locale, 'waiting on')} {', '.join(view.waiting_on)}"
+        waiting_label = gettext(locale, "waiting on")
+        name = f"{base_name} · {waiting_label} {', '.join(view.waiting_on)}"
     with prefect_client() as client:
         flow_run = client.read_flow_run(UUID(flow_run_id))
         tags = [t for t in flow_run.tags if not t.startswith(WAITING_TAG)] + waiting

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,8 +32,11 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
     assert "客户沟通" in markdown and "`customer-communication`" in markdown
     (due,), = live.sql("select due_at from handoffs where run_id = :r and module_code = "
                        "'customer-communication'", r=run_id)
-    assert str(due)[:4] == "2026"
-    assert "| 0 |" in markdown  # not overdue yet
+    due_day = datetime.fromisoformat(str(due)).replace(tzinfo=UTC).astimezone(
+        ZoneInfo("Asia/Shanghai")).date().isoformat()
+    row = next(line for line in markdown.splitlines() if "customer-communication" in line)
+    assert row.startswith("| marketing | 李娜 | 客户沟通")
+    assert row.endswith(f"| {due_day} | 0 |")  # due in two days, not overdue yet
 
     requests = wait_for(lambda: [m for m in live.mail(MARKETING_OWNER)
                                  if "张伟" in str(m["Subject"])], 10, what="owner's email")
