@@ -200,6 +200,36 @@ def resume(
 
 
 @app.command()
+def outbox(
+    send: Annotated[bool, typer.Option("--send", help="Send what is due now")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include messages already sent")] = False,
+) -> None:
+    """Show the outbox: messages waiting, retrying or failed (and sent, with --all)."""
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage, OutboxStatus
+    from tasks.dates import local_time
+    from tasks.email import send_pending_mail
+    from tasks.env import transaction
+
+    if send:
+        console.print(f"outbox: {send_pending_mail()}")
+    with transaction() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if not all_:
+            query = query.where(OutboxMessage.status != OutboxStatus.SENT)
+        messages = list(session.scalars(query))
+    table = Table(title="Outbox 待发邮件")
+    for col in ("#", "status", "to", "subject", "tries", "next try / sent", "last error"):
+        table.add_column(col)
+    for m in messages:
+        when = m.sent_at or m.next_attempt_at
+        table.add_row(str(m.id), m.status, m.to_addr, m.subject, str(m.attempts),
+                      local_time(when) if when else "", m.last_error or "")
+    console.print(table if messages else "outbox: nothing waiting or failed")
+
+
+@app.command()
 def runs() -> None:
     """List runs: hire, position, state, who blocks it and since when."""
     from uuid import UUID

@@ -166,3 +166,29 @@ def test_a_delivery_while_prefect_is_down_is_kept_and_resumes_later(live: Live):
     wait_for(lambda: live.sql("select count(*) from assignments where run_id = 1 and "
                               "module_code = 'proposal-writing'") == [(1,)], 30,
              what="the deferred resume")
+
+
+def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once(live: Live):
+    smtp = live.stack.child("smtp")
+    smtp.stop()
+    live.stack.children.remove(smtp)
+    before = len(live.mail())
+
+    run_id = live.hire("林静", "lin.jing@example.com", position="python-developer")
+    live.wait_state(run_id, "Suspended", min_pass=1)
+    waiting = live.sql("select status, attempts, last_error from outbox where run_id = :r",
+                       r=run_id)
+    assert waiting and all(status == "pending" and attempts >= 1 and "Connect call failed"
+                           in (error or "") for status, attempts, error in waiting)
+    listed = live.jieli("outbox").stdout
+    assert "pending" in listed and "wang.lei@example.com" in listed
+
+    live.stack.start_smtp()
+    time.sleep(5)  # the first retry is due 5 s after the failure
+    live.jieli("outbox", "--send")
+    live.jieli("outbox", "--send")
+    assert live.sql("select count(*) from outbox where run_id = :r and status != 'sent'",
+                    r=run_id) == [(0,)]
+    arrived = [m for m in live.mail() if "林静" in str(m["Subject"])]
+    assert len(arrived) == len(waiting)
+    assert len(live.mail()) == before + len(waiting)
