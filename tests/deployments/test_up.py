@@ -1,0 +1,67 @@
+"""`jieli up` starts the whole stack on loopback, prints where it is, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.flows.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def descendants(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    parents: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        child, parent = map(int, line.split())
+        parents.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def test_up_prints_the_urls_and_ctrl_c_stops_everything(tmp_path):
+    prefect, forms = free_port(), free_port()
+    env = dict(os.environ, JIELI_DATA_DIR=str(tmp_path),
+               JIELI_PREFECT_API_URL=f"http://127.0.0.1:{prefect}/api",
+               JIELI_FORMS_PORT=str(forms), JIELI_PUBLIC_BASE_URL=f"http://127.0.0.1:{forms}",
+               JIELI_SMTP__PORT=str(free_port()), COLUMNS="200")
+    up = subprocess.Popen([sys.executable, "-m", "deployments.cli", "up"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        assert up.stdout is not None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = up.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        output = "".join(lines)
+        assert f"http://127.0.0.1:{prefect}" in output, output
+        assert f"http://127.0.0.1:{forms}" in output
+        assert httpx.get(f"http://127.0.0.1:{prefect}/api/health").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{forms}/healthz").text == "ok"
+        children = descendants(up.pid)
+        assert len(children) >= 4  # server, runner, forms, SMTP (and their own children)
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=60)
+    time.sleep(1)
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
+             and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == []
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=2)
