@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +29,14 @@ def descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_up_prints_the_urls_and_ctrl_c_stops_everything(tmp_path):
@@ -60,8 +69,7 @@ def test_up_prints_the_urls_and_ctrl_c_stops_everything(tmp_path):
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
     time.sleep(1)
-    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
-             and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    alive = [pid for pid in children if running(pid)]
     assert alive == []
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=2)
