@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-app = FastAPI(title="Jieli forms")
+from tasks.i18n import jinja_env, normalize_locale
 
-STUB = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Jieli 接力</title>
-</head><body><h1>Jieli 接力</h1><p>表单即将上线；目前请使用命令行 <code>jieli deliver</code>。</p>
-<p>Forms are coming; until then use <code>jieli deliver</code> on the command line.</p>
-</body></html>"""
+app = FastAPI(title="Jieli forms")
 
 
 @app.get("/healthz", response_class=PlainTextResponse)
@@ -20,5 +16,7 @@ def healthz() -> str:
 
 
 @app.get("/{path:path}", response_class=HTMLResponse)
-def stub(path: str) -> str:
-    return STUB
+def stub(path: str, request: Request) -> str:
+    locale = normalize_locale(request.headers.get("accept-language"))
+    page = jinja_env(locale, "forms").get_template("stub.html")
+    return page.render(lang="en" if locale == "en" else "zh-CN")

@@ -20,8 +20,12 @@ DEFAULT_LOCALE = "zh_CN"
 
 
 def normalize_locale(locale: str | None) -> str:
-    """One of LOCALES: 'en-US' and 'en' give 'en'; 'zh', 'zh-CN' and unknowns give zh_CN."""
-    if locale and locale.replace("-", "_").split("_")[0].lower() == "en":
+    """One of LOCALES: 'en-US' and 'en' give 'en'; 'zh', 'zh-CN' and unknowns give zh_CN.
+
+    An Accept-Language header works too: its first language decides.
+    """
+    first = (locale or "").split(",")[0].split(";")[0].strip()
+    if first.replace("-", "_").split("_")[0].lower() == "en":
         return "en"
     return DEFAULT_LOCALE
 
@@ -42,11 +46,11 @@ def gettext(locale: str, message: str) -> str:
     return translations(locale).gettext(message)
 
 
-@lru_cache(maxsize=len(LOCALES))
-def jinja_env(locale: str) -> Environment:
-    """Templates of tasks/templates with gettext bound to `locale`."""
+@lru_cache(maxsize=4 * len(LOCALES))
+def jinja_env(locale: str, package: str = "tasks") -> Environment:
+    """Templates of <package>/templates with gettext bound to `locale`."""
     env = Environment(
-        loader=PackageLoader("tasks", "templates"),
+        loader=PackageLoader(package, "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],

@@ -49,3 +49,15 @@ def test_a_handoff_request_reads_chinese_first_and_english_on_request():
     en = render("handoff_request", to=Recipient("Emily", "e@example.com", "en"), **ctx)
     assert en["Subject"].startswith("Materials needed:")
     assert "Please hand them off by 2026-12-03" in en.get_body(("plain",)).get_content()
+
+
+def test_the_forms_page_follows_accept_language():
+    from fastapi.testclient import TestClient
+
+    from forms.app import app
+
+    client = TestClient(app)
+    zh = client.get("/handoff/culture?t=x")
+    assert zh.status_code == 200 and "接力入职" in zh.text and 'lang="zh-CN"' in zh.text
+    en = client.get("/handoff/culture?t=x", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "The web forms are not open yet" in en.text and 'lang="en"' in en.text
