@@ -22,7 +22,7 @@ from tasks.status import begin_pass, complete_run, must_wait, publish_status
 @flow(name="onboarding", persist_result=True, log_prints=True)
 def onboarding(run_id: int) -> str:
     while True:
-        pass_no = begin_pass(run_id)
+        this_pass = begin_pass(run_id)
         failpoint("pass-begun")
         open_handoff_gates(run_id)
         failpoint("after-gates")
@@ -34,7 +34,7 @@ def onboarding(run_id: int) -> str:
         if view.complete:
             complete_run(run_id)
             return "completed"
-        if must_wait(run_id):
+        if must_wait(run_id, this_pass):
             failpoint("before-suspend")
             # A fresh key per pass: a key answered once would not wait again.
-            suspend_flow_run(key=f"pass-{pass_no}", timeout=None)
+            suspend_flow_run(key=f"pass-{this_pass.number}", timeout=None)

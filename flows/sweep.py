@@ -6,7 +6,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.email import send_pending_mail
-from tasks.runs import resume_requested_runs
+from tasks.runs import resume_requested_runs, retry_failed_runs
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 15])
@@ -16,7 +16,7 @@ def send_queued_mail() -> dict[str, int]:
 
 @task(cache_policy=NO_CACHE)
 def resume_waiting_runs() -> dict[str, int]:
-    return resume_requested_runs()
+    return {**resume_requested_runs(), "retried": retry_failed_runs()}
 
 
 @flow(name="sweep")

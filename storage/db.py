@@ -17,6 +17,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, say when a transaction begins (see _begin_immediate).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the forms app read while a flow pass writes; busy_timeout makes a writer wait
     # for another writer instead of failing at once.
@@ -24,6 +26,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A transaction takes SQLite's write lock when it begins, so that a check-then-write
+    # (is there a delivery? then open a gate) cannot interleave with another writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def normalize_url(url: str) -> str:
@@ -44,6 +52,7 @@ def get_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -121,12 +121,28 @@ def active_runs(*, session: Session) -> list[Run]:
 
 
 def begin_pass(*, session: Session, run_id: int) -> int:
-    """Take the run's next pass number; a pass sees every delivery requested before it."""
+    """Take the run's next pass number."""
     run = get_run(session=session, run_id=run_id)
     run.pass_no += 1
-    run.resume_requested_at = None
     session.flush()
     return run.pass_no
+
+
+def settle_resume_request(*, session: Session, run_id: int, pass_began: datetime) -> bool:
+    """True when the run may wait: every resume request came before this pass began.
+
+    A request made during the pass stays, and the caller takes another pass. A request stays
+    set until a pass that saw it decides to wait, so a failed pass is resumed by the sweep.
+    """
+    session.execute(update(Run).where(Run.id == run_id, Run.resume_requested_at < pass_began)
+                    .values(resume_requested_at=None))
+    return get_run(session=session, run_id=run_id).resume_requested_at is None
+
+
+def lock_module(*, session: Session, module_code: str) -> None:
+    """Serialise deliveries of a module with passes reading it (a row lock on PostgreSQL;
+    SQLite transactions already begin with the write lock)."""
+    session.execute(select(Module.code).where(Module.code == module_code).with_for_update())
 
 
 def latest_delivery(*, session: Session, module_code: str) -> Delivery | None:
@@ -151,6 +167,7 @@ def record_delivery(
     items: list[MaterialItem], note: str = "",
 ) -> tuple[Delivery, list[int]]:
     """Store a hand-off and close every run's gate on it; return the runs to resume."""
+    lock_module(session=session, module_code=module_code)
     delivery = Delivery(module_code=module_code, delivered_by_id=by.id, delivered_at=now,
                         note=note, via=via)
     session.add(delivery)
@@ -175,6 +192,15 @@ def record_delivery(
         session.execute(update(Run).where(Run.id.in_(waiting)).values(resume_requested_at=now))
     session.flush()
     return delivery, sorted(set(waiting))
+
+
+def link_delivery(*, session: Session, run_id: int, delivery: Delivery) -> None:
+    """Mark the run's open request for the module as met by `delivery` (if it has one)."""
+    session.execute(
+        update(Handoff)
+        .where(Handoff.run_id == run_id, Handoff.module_code == delivery.module_code,
+               Handoff.delivery_id.is_(None))
+        .values(delivery_id=delivery.id, delivered_at=delivery.delivered_at))
 
 
 def ensure_handoff(

@@ -1,8 +1,9 @@
 """Emails: built by pure functions from templates, queued in the outbox, sent with aiosmtplib.
 
-A message is sent at most once: the sender claims it (status `sending`, committed) before
-talking to the SMTP server. A claim that a crash left behind is never sent again on its own;
-it is marked failed with a note and shown by `jieli outbox`.
+A message is sent at most once: the sender claims it (status `sending`, committed, only if
+it was still pending) just before talking to the SMTP server. A claim that a crash left
+behind is never sent again on its own; it is marked failed with a note and shown by
+`jieli outbox`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import aiosmtplib
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.asyncutils import run_coro_as_sync
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage import clock
 from storage.models import OutboxMessage, OutboxStatus
@@ -82,24 +83,35 @@ async def _deliver(raw: str, smtp: SmtpSettings) -> None:
         raise
 
 
-def _claim(run_id: int | None, now: datetime) -> list[int]:
-    """Claim the messages due now; a claimed message is never claimed again."""
+def _due(run_id: int | None, now: datetime) -> list[int]:
+    """The messages due now; mark claims a crash left behind as failed (never resent)."""
     with transaction() as session:
-        stale = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING,
-                                            OutboxMessage.claimed_at < now - STALE_CLAIM)
-        for msg in session.scalars(stale):
-            msg.status = OutboxStatus.FAILED
-            msg.last_error = "interrupted while sending; it may or may not have arrived"
-        query = select(OutboxMessage).where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= now,
-        ).order_by(OutboxMessage.id).with_for_update(skip_locked=True)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENDING,
+                   OutboxMessage.claimed_at < now - STALE_CLAIM)
+            .values(status=OutboxStatus.FAILED,
+                    last_error="interrupted while sending; it may or may not have arrived"))
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
+        ).order_by(OutboxMessage.id)
         if run_id is not None:
             query = query.where(OutboxMessage.run_id == run_id)
-        claimed = list(session.scalars(query))
-        for msg in claimed:
-            msg.status, msg.claimed_at = OutboxStatus.SENDING, now
-        return [m.id for m in claimed]
+        return list(session.scalars(query))
+
+
+def _claim(message_id: int, now: datetime) -> str | None:
+    """Claim one message just before sending it; None when another sender has it."""
+    with transaction() as session:
+        # The status condition makes the claim atomic on every backend: of two senders,
+        # exactly one updates the row.
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENDING, claimed_at=now))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return session.get_one(OutboxMessage, message_id).message
 
 
 def _finish(message_id: int, error: Exception | None) -> str:
@@ -122,9 +134,10 @@ def send_pending_mail(run_id: int | None = None) -> dict[str, int]:
     """Send the outbox messages that are due (of one run, or all); count them by outcome."""
     smtp = get_settings().smtp
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for message_id in _claim(run_id, clock.now()):
-        with transaction() as session:
-            raw = session.get_one(OutboxMessage, message_id).message
+    for message_id in _due(run_id, clock.now()):
+        raw = _claim(message_id, clock.now())
+        if raw is None:
+            continue
         error: Exception | None = None
         try:
             run_coro_as_sync(_deliver(raw, smtp))

@@ -30,9 +30,12 @@ def open_handoff_gates(run_id: int) -> list[str]:
         position = run.plan["position"]
         for module in run.plan["modules"]:
             code = module["code"]
-            if repo.latest_delivery(session=session, module_code=code):
+            repo.lock_module(session=session, module_code=code)
+            delivery = repo.latest_delivery(session=session, module_code=code)
+            if delivery:
                 repo.close_gate(session=session, run_id=run.id, kind="handoff", subject=code,
                                 now=now)
+                repo.link_delivery(session=session, run_id=run.id, delivery=delivery)
                 continue
             waiting.append(code)
             dept = repo.department(session=session, code=module["owner"])
@@ -103,7 +106,7 @@ def deliver_materials(
     with transaction() as session:
         person = repo.person_by_email(session=session, email=by_email)
         if person is None:
-            raise LookupError(f"{by_email} is not in storage; run `jieli up` or `jieli db sync`")
+            raise LookupError(f"{by_email} is not in storage; run `jieli db upgrade`")
         delivery, run_ids = repo.record_delivery(
             session=session, module_code=module_code, by=person, now=now, via=via,
             items=items, note=note)

@@ -91,7 +91,7 @@ def start_onboarding(*, name: str, email: str, position: str, start: date,
         run_id = run.id
     try:
         return StartedRun(run_id, ensure_flow_run(run_id))
-    except UNREACHABLE as exc:
+    except (*UNREACHABLE, ObjectNotFound) as exc:  # no server, or the runner not up yet
         log.warning("run %s stored; Prefect unreachable, it starts later: %s", run_id, exc)
         return StartedRun(run_id, None)
 
@@ -135,9 +135,11 @@ def resume_run(run_id: int) -> bool:
             state = flow_run.state
             if state is not None and state.is_paused():
                 client.resume_flow_run(UUID(flow_run_id))
-            elif state is not None and state.is_final():
-                # A finished or crashed run is started again; its pass picks up the change.
+            elif state is not None and state.type in (StateType.FAILED, StateType.CRASHED):
+                # A pass that failed is taken again; storage makes the repeat safe.
                 client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+            elif state is not None and state.type == StateType.CANCELLED:
+                log.warning("run %s was cancelled in Prefect; not resumed", run_id)
     except UNREACHABLE as exc:
         log.warning("run %s: Prefect unreachable, resume deferred: %s", run_id, exc)
         return False
@@ -157,6 +159,27 @@ def resume_requested_runs() -> dict[str, int]:
     for run_id in ids:
         counts["resumed" if resume_run(run_id) else "deferred"] += 1
     return counts
+
+
+def retry_failed_runs() -> int:
+    """Reschedule onboarding flow runs whose pass failed or crashed while Jieli's run is active.
+
+    A failed pass (a 503 from the server, a killed process) would otherwise leave the hire's
+    run stopped until someone noticed.
+    """
+    failed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.FAILED, StateType.CRASHED])))
+    with transaction() as session:
+        active = set(session.scalars(select(Run.flow_run_id).where(
+            Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None))))
+    with prefect_client() as client:
+        runs = [r for r in client.read_flow_runs(
+            flow_run_filter=failed,
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["onboarding"])))
+            if str(r.id) in active]
+        for flow_run in runs:
+            client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
+    return len(runs)
 
 
 def recover_interrupted_runs() -> int:

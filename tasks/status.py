@@ -127,17 +127,25 @@ def publish_status(run_id: int, flow_run_id: str) -> RunView:
     return view
 
 
+@dataclass(frozen=True)
+class PassStart:
+    number: int
+    began_at: datetime
+
+
 @task(cache_policy=NO_CACHE)
-def must_wait(run_id: int) -> bool:
+def begin_pass(run_id: int) -> PassStart:
+    began = clock.now()
+    with transaction() as session:
+        return PassStart(repo.begin_pass(session=session, run_id=run_id), began)
+
+
+@task(cache_policy=NO_CACHE)
+def must_wait(run_id: int, began: PassStart) -> bool:
     """False when someone acted after this pass began: take another pass instead of waiting."""
     with transaction() as session:
-        return repo.get_run(session=session, run_id=run_id).resume_requested_at is None
-
-
-@task(cache_policy=NO_CACHE)
-def begin_pass(run_id: int) -> int:
-    with transaction() as session:
-        return repo.begin_pass(session=session, run_id=run_id)
+        return repo.settle_resume_request(session=session, run_id=run_id,
+                                          pass_began=began.began_at)
 
 
 @task(cache_policy=NO_CACHE)

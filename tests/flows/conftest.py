@@ -111,17 +111,19 @@ class Live:
         return [k for (k,) in self.sql("select key from outbox order by id")]
 
     def runner_children(self) -> list[str]:
-        """Live processes whose parent is the runner (flow runs it executes), as cmdlines."""
+        """The flow run ids of the live processes the runner executes now."""
         runner = self.stack.child("runner").process.pid
         children = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
-                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                environ = (stat.parent / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
             if int(fields[1]) == runner and fields[0] != "Z":
-                children.append(f"{stat.parent.name} {fields[0]} {cmdline.decode()[:200]}")
+                ids = [e.split(b"=", 1)[1].decode() for e in environ
+                       if e.startswith(b"PREFECT__FLOW_RUN_ID=")]
+                children.append(ids[0] if ids else f"pid {stat.parent.name}")
         return children
 
 

@@ -83,8 +83,14 @@ def test_a_delivery_closes_the_gate_of_every_run_waiting_on_it(database_url):
                         .where(Gate.closed_at.is_(None))) == 0
         assert all(h.delivered_at == T0 + timedelta(days=1) for h in s.scalars(select(Handoff)))
         assert all(r.resume_requested_at is not None for r in s.scalars(select(Run)))
-        # A pass that begins takes up the request.
         assert repo.begin_pass(session=s, run_id=runs[0]) == 1
+    # A pass that began after the request may wait, and takes the request up; a pass that
+    # began before it must take another pass.
+    with session_scope(database_url) as s:
+        assert not repo.settle_resume_request(session=s, run_id=runs[1], pass_began=T0)
+        assert s.get_one(Run, runs[1]).resume_requested_at is not None
+        assert repo.settle_resume_request(session=s, run_id=runs[0],
+                                          pass_began=T0 + timedelta(days=2))
         assert s.get_one(Run, runs[0]).resume_requested_at is None
 
 
