@@ -113,6 +113,9 @@ def up() -> None:
     except (RuntimeError, TimeoutError) as exc:
         stack.stop()
         raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        stack.stop()
+        raise typer.Exit(130) from None
     api = settings.prefect_api_url.removesuffix("/api")
     console.print(f"Prefect UI   {api}\nForms        {settings.public_base_url}\n"
                   f"SMTP         {settings.smtp.host}:{settings.smtp.port} → "
@@ -143,7 +146,7 @@ def hire(
     locale: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
 ) -> None:
     """Start one onboarding run for a hire and print its Prefect UI link."""
-    from tasks.runs import UnknownPosition, start_onboarding, ui_url
+    from tasks.runs import AlreadyOnboarding, UnknownPosition, start_onboarding, ui_url
 
     try:
         start_day = date.fromisoformat(start)
@@ -152,8 +155,8 @@ def hire(
     try:
         started = start_onboarding(name=name, email=email, position=position, start=start_day,
                                    locale=locale)
-    except UnknownPosition as exc:
-        raise _fail(str(exc)) from None
+    except (UnknownPosition, AlreadyOnboarding) as exc:
+        raise _fail(str(exc).strip("'\"")) from None
     if started.flow_run_id is None:
         console.print(f"run #{started.run_id} stored; Prefect is unreachable at "
                       f"{get_settings().prefect_api_url}, the run starts when it is back "

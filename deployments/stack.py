@@ -76,7 +76,12 @@ class Stack:
     children: list[Child] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str], ready: Callable[[], bool],
-              timeout: float = 90, extra_env: dict[str, str] | None = None) -> Child:
+              timeout: float = 90, extra_env: dict[str, str] | None = None,
+              port: tuple[str, int] | None = None) -> Child:
+        if port and _port_open(*port):
+            # Otherwise the readiness probe would take someone else's server for ours.
+            raise RuntimeError(f"{name}: {port[0]}:{port[1]} is already in use "
+                               "(another `jieli up`?); stop it or choose another port")
         logs = self.settings.data_dir.resolve() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = logs / f"{name}.log"
@@ -104,7 +109,7 @@ class Stack:
             [sys.executable, "-m", "prefect", "server", "start", "--host",
              url.hostname or "127.0.0.1", "--port", str(url.port or 4200)],
             ready=lambda: _http_ok(f"{self.settings.prefect_api_url}/health"),
-            timeout=120)
+            timeout=120, port=(url.hostname or "127.0.0.1", url.port or 4200))
 
     def start_runner(self, **extra_env: str) -> Child:
         since = time.time()
@@ -116,7 +121,8 @@ class Stack:
     def start_smtp(self) -> Child:
         return self.start(
             "smtp", [sys.executable, "-m", "deployments.smtp"],
-            ready=lambda: _port_open(self.settings.smtp.host, self.settings.smtp.port))
+            ready=lambda: _port_open(self.settings.smtp.host, self.settings.smtp.port),
+            port=(self.settings.smtp.host, self.settings.smtp.port))
 
     def start_forms(self) -> Child:
         s = self.settings
@@ -124,7 +130,8 @@ class Stack:
             "forms",
             [sys.executable, "-m", "uvicorn", "forms.app:app", "--host", s.forms_host,
              "--port", str(s.forms_port)],
-            ready=lambda: _http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"))
+            ready=lambda: _http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"),
+            port=(s.forms_host, s.forms_port))
 
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)

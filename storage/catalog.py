@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_CATALOG_DIR = Path(__file__).parent / "catalog"
-CATALOG_FILES = ("departments.yaml", "modules.yaml", "positions.yaml", "rules.yaml")
+CATALOG_FILES = ("departments.yaml", "modules.yaml", "positions.yaml", "rules.yaml",
+                 "permissions.yaml")
 Locale = Literal["zh_CN", "en"]
 Code = Field(pattern=r"^[a-z][a-z0-9-]*$", min_length=1, max_length=64)
 
@@ -159,6 +160,24 @@ class RulesFile(Strict):
     attribution: list[AttributionRule] = Field(min_length=1)
 
 
+class Scope(StrEnum):
+    ALL = "all"
+    OWN_DEPARTMENT = "own-department"
+    OWN = "own"
+
+
+Role = Literal["hr", "owner", "appraiser", "hire", "boss"]
+Action = Literal["plan", "start", "track", "read", "handoff", "appraise", "study", "quiz"]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+
+
+class PermissionsFile(Strict):
+    """The permission matrix: role -> action -> scope; anything not listed is refused."""
+
+    roles: dict[Role, dict[Action, Scope]]
+
+
 @dataclass(frozen=True)
 class CatalogError:
     file: str
@@ -183,6 +202,7 @@ class Catalog:
     modules: dict[str, Module]
     positions: dict[str, Position]
     rules: RulesFile
+    permissions: PermissionsFile
 
     def owner_of(self, module_code: str) -> Person:
         return self.departments[self.modules[module_code].owner].owner
@@ -332,6 +352,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     mods = _read(directory, "modules.yaml", ModulesFile, errors)
     pos = _read(directory, "positions.yaml", PositionsFile, errors)
     rules = _read(directory, "rules.yaml", RulesFile, errors)
+    permissions = _read(directory, "permissions.yaml", PermissionsFile, errors)
     if deps and mods and pos and rules:
         errors.extend(_cross_check(deps, mods, pos, rules))
     if errors:
@@ -343,4 +364,5 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         modules={m.code: m for m in mods.modules},
         positions={p.code: p for p in pos.positions},
         rules=rules,
+        permissions=permissions,
     )

@@ -16,11 +16,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -169,6 +171,12 @@ class Run(Base):
     """One hire's onboarding: the relay. Its plan is a snapshot of the position at start."""
 
     __tablename__ = "runs"
+    __table_args__ = (
+        # One active onboarding per hire; a finished one may be followed by another.
+        Index("uq_runs_active_hire", "hire_id", unique=True,
+              sqlite_where=text("status = 'active'"),
+              postgresql_where=text("status = 'active'")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     hire_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     position_code: Mapped[str] = mapped_column(ForeignKey("positions.code"))
@@ -288,6 +296,17 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class UsedLink(Base):
+    """An email link whose form was submitted: a link acts once (GET only shows the form)."""
+
+    __tablename__ = "used_links"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    object_id: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -27,6 +27,7 @@ from storage.models import (
     Position,
     Run,
     RunStatus,
+    UsedLink,
 )
 
 
@@ -275,6 +276,33 @@ def queue_message(
     return True
 
 
+class LinkAlreadyUsed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LinkUse:
+    """The email link a form was submitted through, spent in the transaction of the act."""
+
+    nonce: str
+    action: str
+    person_id: int
+    object_id: str
+
+
+def link_used(*, session: Session, nonce: str) -> bool:
+    return session.get(UsedLink, nonce) is not None
+
+
+def spend_link(*, session: Session, link: LinkUse, now: datetime) -> None:
+    """Record that the link acted; LinkAlreadyUsed when it had (the primary key decides)."""
+    if link_used(session=session, nonce=link.nonce):
+        raise LinkAlreadyUsed(link.nonce)
+    session.add(UsedLink(nonce=link.nonce, action=link.action, person_id=link.person_id,
+                         object_id=link.object_id, used_at=now))
+    session.flush()
+
+
 def audit(
     *, session: Session, actor: str, action: str, object_type: str, object_id: str,
     via: str, now: datetime, detail: dict[str, Any] | None = None,
@@ -289,9 +317,3 @@ def department(*, session: Session, code: str) -> Department:
         raise LookupError(f"no department {code!r}")
     return dept
 
-
-def days_overdue(due: datetime | None, now: datetime) -> int:
-    """Whole days past `due` (0 when not yet due)."""
-    if due is None or now <= due:
-        return 0
-    return (now - due) // timedelta(days=1)

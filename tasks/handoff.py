@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import clock, repo
-from tasks.dates import local_day
+from tasks.dates import due_after, local_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -26,7 +26,7 @@ def open_handoff_gates(run_id: int) -> list[str]:
     waiting: list[str] = []
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        due = run.started_at + timedelta(days=run.plan["handoff_due_days"])
+        due = due_after(run.started_at, run.plan["handoff_due_days"])
         position = run.plan["position"]
         for module in run.plan["modules"]:
             code = module["code"]
@@ -84,7 +84,7 @@ class DeliveryOutcome:
 
 def deliver_materials(
     *, module_code: str, by_email: str, via: str, items: list[repo.MaterialItem] | None = None,
-    note: str = "",
+    note: str = "", link: repo.LinkUse | None = None,
 ) -> DeliveryOutcome:
     """Record a department's hand-off of a module's materials, then resume the runs it unblocks.
 
@@ -107,6 +107,8 @@ def deliver_materials(
         person = repo.person_by_email(session=session, email=by_email)
         if person is None:
             raise LookupError(f"{by_email} is not in storage; run `jieli db upgrade`")
+        if link is not None:
+            repo.spend_link(session=session, link=link, now=now)
         delivery, run_ids = repo.record_delivery(
             session=session, module_code=module_code, by=person, now=now, via=via,
             items=items, note=note)

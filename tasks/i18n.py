@@ -42,6 +42,11 @@ def translations(locale: str) -> Translations:
     return Translations(fp=buf)
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogs; it is translated where it is shown."""
+    return message
+
+
 def gettext(locale: str, message: str) -> str:
     return translations(locale).gettext(message)
 

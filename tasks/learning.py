@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import func, select
 
 from storage import clock, repo
-from storage.models import Assignment, AssignmentStatus
-from tasks.dates import local_day
+from storage.catalog import Question
+from storage.models import Assignment, AssignmentStatus, QuizAttempt
+from tasks.dates import due_after, local_day
 from tasks.email import Recipient, render
-from tasks.env import transaction
+from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
+from tasks.runs import resume_run
 
 STUDY_LINK_VALID_FOR = timedelta(days=90)
 
@@ -33,9 +37,9 @@ def assign_ready_modules(run_id: int) -> list[str]:
             delivery = repo.latest_delivery(session=session, module_code=code)
             if delivery is None:
                 continue
-            # The study window counts from when the materials exist (not before the run).
-            due = max(delivery.delivered_at, run.started_at) + timedelta(
-                days=module["study_days"])
+            # The study window counts from when the hire can study: the materials exist and
+            # this pass tells them (a pass delayed by an outage does not eat their window).
+            due = due_after(now, module["study_days"])
             assignment = Assignment(run_id=run_id, module_code=code, assigned_at=now,
                                     due_at=due, status=AssignmentStatus.ASSIGNED)
             session.add(assignment)
@@ -53,8 +57,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
             modules=[{
                 "title": m["title"][lang],
                 "due": local_day(a.due_at),
-                "link": make_link(path=f"/study/{a.id}", action="study", person_id=hire.id,
-                                  object_id=str(a.id), valid_for=STUDY_LINK_VALID_FOR),
+                "link": study_link(person_id=hire.id, assignment_id=a.id),
             } for m, a in new],
         )
         codes = [m["code"] for m, _ in new]
@@ -64,3 +67,89 @@ def assign_ready_modules(run_id: int) -> list[str]:
                    object_type="run", object_id=str(run_id), via="flow", now=now,
                    detail={"modules": codes})
         return codes
+
+
+class QuizClosed(Exception):
+    """The assignment's quiz cannot be taken: passed already, or no attempts left."""
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    assignment_id: int
+    module: str
+    score: int
+    pass_mark: int
+    passed: bool
+    attempt_no: int
+    attempts_left: int
+
+    @property
+    def next_step(self) -> str:
+        """passed | retest | no-attempts-left"""
+        if self.passed:
+            return "passed"
+        return "retest" if self.attempts_left else "no-attempts-left"
+
+
+def grade(questions: list[Question], answers: dict[int, int]) -> int:
+    """The percentage of questions answered with the right choice, rounded."""
+    right = sum(1 for i, q in enumerate(questions) if answers.get(i) == q.answer)
+    return round(100 * right / len(questions))
+
+
+def study_link(*, person_id: int, assignment_id: int) -> str:
+    return make_link(path=f"/study/{assignment_id}", action="study", person_id=person_id,
+                     object_id=str(assignment_id), valid_for=STUDY_LINK_VALID_FOR)
+
+
+def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
+              link: repo.LinkUse | None = None) -> QuizResult:
+    """Grade an attempt and record it; a failed one with attempts left sends the retest email.
+
+    Then the run is resumed so that its next pass sees the result.
+    """
+    catalog = get_catalog()
+    now = clock.now()
+    with transaction() as session:
+        if link is not None:
+            repo.spend_link(session=session, link=link, now=now)
+        assignment = session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise LookupError(f"no assignment {assignment_id}")
+        if assignment.status != AssignmentStatus.ASSIGNED:
+            raise QuizClosed(assignment.status)
+        run = repo.get_run(session=session, run_id=assignment.run_id)
+        planned = next(m for m in run.plan["modules"] if m["code"] == assignment.module_code)
+        taken = session.scalar(select(func.count()).select_from(QuizAttempt).where(
+            QuizAttempt.assignment_id == assignment_id)) or 0
+        score = grade(catalog.modules[assignment.module_code].quiz.questions, answers)
+        passed = score >= planned["pass_mark"]
+        attempt_no = taken + 1
+        session.add(QuizAttempt(assignment_id=assignment_id, attempt_no=attempt_no,
+                                score=score, passed=passed, taken_at=now))
+        left = planned["attempts"] - attempt_no
+        if passed or left == 0:
+            assignment.status = AssignmentStatus.PASSED if passed else AssignmentStatus.FAILED
+            assignment.completed_at = now
+            repo.close_gate(session=session, run_id=run.id, kind="study",
+                            subject=assignment.module_code, now=now)
+        else:
+            hire = run.hire
+            lang = normalize_locale(hire.locale)
+            message = render(
+                "retest", to=Recipient(hire.name, hire.email, hire.locale),
+                module=planned["title"][lang], score=score, pass_mark=planned["pass_mark"],
+                attempts_left=left,
+                link=study_link(person_id=hire.id, assignment_id=assignment_id))
+            repo.queue_message(session=session, key=f"retest:{assignment_id}:{attempt_no}",
+                               run_id=run.id, kind="retest", message=message, now=now)
+        run.resume_requested_at = now
+        repo.audit(session=session, actor=run.hire.email, action="quiz-taken",
+                   object_type="assignment", object_id=str(assignment_id), via=via, now=now,
+                   detail={"module": assignment.module_code, "attempt": attempt_no,
+                           "score": score, "passed": passed})
+        result = QuizResult(assignment_id, assignment.module_code, score, planned["pass_mark"],
+                            passed, attempt_no, left)
+        run_id = run.id
+    resume_run(run_id)
+    return result

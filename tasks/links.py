@@ -42,7 +42,7 @@ def _serializer() -> URLSafeSerializer:
 def make_token(*, action: str, person_id: int, object_id: str, valid_for: timedelta) -> str:
     expires = int((clock.now() + valid_for).timestamp())
     payload = {"a": action, "p": person_id, "o": object_id, "e": expires,
-               "n": secrets.token_urlsafe(6)}
+               "n": secrets.token_urlsafe(12)}
     return str(_serializer().dumps(payload))
 
 

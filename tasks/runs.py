@@ -66,6 +66,10 @@ class UnknownPosition(LookupError):
     pass
 
 
+class AlreadyOnboarding(ValueError):
+    """The hire has an active onboarding run already."""
+
+
 @dataclass(frozen=True)
 class StartedRun:
     run_id: int
@@ -82,6 +86,10 @@ def start_onboarding(*, name: str, email: str, position: str, start: date,
     now = clock.now()
     with transaction() as session:
         hire = repo.upsert_person(session=session, name=name, email=email, locale=locale)
+        existing = session.scalar(select(Run.id).where(Run.hire_id == hire.id,
+                                                       Run.status == RunStatus.ACTIVE))
+        if existing is not None:
+            raise AlreadyOnboarding(f"{email} already has an active onboarding run #{existing}")
         run = repo.create_run(session=session, catalog=catalog, hire=hire,
                               position_code=position, start_date=start, now=now)
         repo.audit(session=session, actor=actor, action="run-started", object_type="run",
@@ -104,12 +112,15 @@ def ensure_flow_run(run_id: int) -> str:
             return run.flow_run_id
         name = flow_run_name(run)
         position = run.position_code
+        # Unique beyond this database: a new Jieli database against the same Prefect server
+        # must not be handed an old run's flow run.
+        key = f"jieli-run-{run_id}-{run.started_at.timestamp():.6f}"
     with prefect_client() as client:
         deployment = client.read_deployment_by_name(DEPLOYMENT)
         flow_run = client.create_flow_run_from_deployment(
             deployment.id, parameters={"run_id": run_id}, name=name,
             tags=["jieli", f"position:{position}"],
-            idempotency_key=f"jieli-run-{run_id}")
+            idempotency_key=key)
     with transaction() as session:
         repo.get_run(session=session, run_id=run_id).flow_run_id = str(flow_run.id)
     return str(flow_run.id)
@@ -144,8 +155,14 @@ def resume_run(run_id: int) -> bool:
         log.warning("run %s: Prefect unreachable, resume deferred: %s", run_id, exc)
         return False
     except ObjectNotFound:
-        log.warning("run %s: flow run %s is gone from Prefect", run_id, flow_run_id)
-        return False
+        log.warning("run %s: flow run %s is gone from Prefect; creating another", run_id,
+                    flow_run_id)
+        with transaction() as session:
+            repo.get_run(session=session, run_id=run_id).flow_run_id = None
+        try:
+            ensure_flow_run(run_id)
+        except (*UNREACHABLE, ObjectNotFound):
+            return False
     return True
 
 

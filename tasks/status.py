@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from storage import clock, repo
 from storage.models import AssignmentStatus, Run
 from storage.settings import get_settings
-from tasks.dates import local_day
+from tasks.dates import days_overdue, local_day
 from tasks.env import transaction
-from tasks.i18n import gettext, normalize_locale
+from tasks.i18n import N_, gettext, normalize_locale
 from tasks.runs import flow_run_name, prefect_client
 
 WAITING_TAG = "waiting:"
@@ -60,20 +60,16 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
         blockers.append(Blocker(
             waiting_on=gate.waiting_on, who=who, kind=gate.kind, module=gate.subject,
             module_title=titles.get(gate.subject, gate.subject), since=gate.opened_at,
-            due_at=gate.due_at, days_overdue=repo.days_overdue(gate.due_at, now)))
+            due_at=gate.due_at, days_overdue=days_overdue(gate.due_at, now)))
     assignments = repo.assignments_of(session=session, run_id=run.id)
     modules = [m["code"] for m in run.plan["modules"]]
     delivered = sum(1 for c in modules if repo.latest_delivery(session=session, module_code=c))
-    passed = sum(1 for c in modules
-                 if c in assignments and assignments[c].status == AssignmentStatus.PASSED)
-    return RunView(run_id=run.id, complete=passed == len(modules) and not blockers,
-                   blockers=blockers, legs_done=delivered + passed,
+    # A module is finished when its quiz was passed or every attempt was used.
+    finished = sum(1 for c in modules
+                   if c in assignments and assignments[c].status != AssignmentStatus.ASSIGNED)
+    return RunView(run_id=run.id, complete=finished == len(modules) and not blockers,
+                   blockers=blockers, legs_done=delivered + finished,
                    legs_total=2 * len(modules))
-
-
-def N_(message: str) -> str:
-    """Mark a string for the catalogs; it is translated where it is shown."""
-    return message
 
 
 KIND_LABELS = {"handoff": N_("materials hand-off"), "study": N_("study and quiz"),

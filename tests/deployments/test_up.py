@@ -73,3 +73,18 @@ def test_up_prints_the_urls_and_ctrl_c_stops_everything(tmp_path):
     assert alive == []
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=2)
+
+
+def test_up_refuses_a_port_already_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, JIELI_DATA_DIR=str(tmp_path),
+                   JIELI_PREFECT_API_URL=f"http://127.0.0.1:{port}/api", COLUMNS="200")
+        result = subprocess.run([sys.executable, "-m", "deployments.cli", "up"], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port} is already in use" in result.stderr

@@ -94,6 +94,16 @@ def test_a_second_delivery_of_delivered_materials_resumes_nobody(live: Live):
     assert "resumed runs: —" in result.stdout
 
 
+def test_a_hire_has_one_active_run(live: Live):
+    result = live.jieli("hire", "--name", "张伟", "--email", "zhang.wei@example.com",
+                        "--position", "marketing-specialist", "--start", "2026-12-01",
+                        check=False)
+    assert result.returncode == 1
+    assert "already has an active onboarding run #1" in result.stderr
+    assert live.sql("select count(*) from runs where hire_id = (select id from people where "
+                    "email = 'zhang.wei@example.com')") == [(1,)]
+
+
 def test_only_the_owner_may_hand_off(live: Live):
     result = live.jieli("deliver", "python-basics", "--by", MARKETING_OWNER, check=False)
     assert result.returncode == 1

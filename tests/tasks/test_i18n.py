@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from tasks.email import Recipient, render
 from tasks.i18n import LOCALES_DIR
-
-ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": (2,), "N_": None}
-METHODS = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2"),
-           ("**.py", "python")]
-
-
-def extracted() -> set[str]:
-    found: set[str] = set()
-    for package in ("flows", "tasks", "forms", "deployments"):
-        for _file, _line, message, _comments, _context in extract_from_dir(
-                ROOT / package, METHODS, keywords=KEYWORDS):
-            found.add(message if isinstance(message, str) else message[0])
-    return found
+from tools.update_translations import extracted
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -31,7 +15,7 @@ def test_every_string_is_translated(locale: str):
     with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
         catalog = read_po(f, locale=locale)
     translated = {m.id for m in catalog if m.id and m.string}
-    messages = extracted()
+    messages = set(extracted())
     assert len(messages) > 20
     assert sorted(messages - translated) == []
 
@@ -51,13 +35,14 @@ def test_a_handoff_request_reads_chinese_first_and_english_on_request():
     assert "Please hand them off by 2026-12-03" in en.get_body(("plain",)).get_content()
 
 
-def test_the_forms_page_follows_accept_language():
+def test_the_forms_home_page_follows_accept_language():
     from fastapi.testclient import TestClient
 
     from forms.app import app
 
     client = TestClient(app)
-    zh = client.get("/handoff/culture?t=x")
-    assert zh.status_code == 200 and "接力入职" in zh.text and 'lang="zh-CN"' in zh.text
-    en = client.get("/handoff/culture?t=x", headers={"Accept-Language": "en-US,en;q=0.9"})
-    assert "The web forms are not open yet" in en.text and 'lang="en"' in en.text
+    zh = client.get("/")
+    assert zh.status_code == 200 and "请打开接力系统邮件中的链接" in zh.text
+    assert 'lang="zh-CN"' in zh.text
+    en = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "Open the link in your email" in en.text and 'lang="en"' in en.text

@@ -1,0 +1,116 @@
+"""The email-link dependency: token, then person, then permission, then single use.
+
+Every route of the forms app that acts for a person from an email link goes through
+`visit(action)`: a tampered or foreign link is a 403, an expired or spent one a 410, each
+with a page in the reader's language that says what to do next, and nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Query, Request
+
+from forms.permissions import Target, permitted
+from storage import repo
+from storage.models import Assignment, Person
+from tasks.env import get_catalog, transaction
+from tasks.i18n import normalize_locale
+from tasks.links import LinkClaims, LinkExpired, LinkInvalid, read_token
+
+
+class LinkProblem(Exception):
+    """Rendered as the error page: kind is invalid | expired | used | forbidden | missing."""
+
+    def __init__(self, status: int, kind: str, locale: str):
+        super().__init__(kind)
+        self.status, self.kind, self.locale = status, kind, locale
+
+
+@dataclass(frozen=True)
+class Visitor:
+    id: int
+    name: str
+    email: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    claims: LinkClaims
+    person: Visitor
+    target: Target
+    locale: str
+
+    def link_use(self) -> repo.LinkUse:
+        c = self.claims
+        return repo.LinkUse(nonce=c.nonce, action=c.action, person_id=c.person_id,
+                            object_id=c.object_id)
+
+
+def request_locale(request: Request) -> str:
+    return normalize_locale(request.headers.get("accept-language"))
+
+
+def _target(action: str, object_id: str) -> Target | None:
+    catalog = get_catalog()
+    if action == "handoff":
+        module = catalog.modules.get(object_id)
+        return Target("module", object_id, module.owner) if module else None
+    if not object_id.isdigit():
+        return None
+    with transaction() as session:
+        if action in ("study", "quiz"):
+            assignment = session.get(Assignment, int(object_id))
+            if assignment is None:
+                return None
+            run = repo.get_run(session=session, run_id=assignment.run_id)
+            return Target("assignment", object_id, run.plan["position"]["department"],
+                          run.hire_id)
+        if action == "appraise":
+            try:
+                run = repo.get_run(session=session, run_id=int(object_id))
+            except LookupError:
+                return None
+            return Target("run", object_id, run.plan["position"]["department"], run.hire_id)
+    return None
+
+
+def visit(action: str, permission: str | None = None) -> Callable[..., Visit]:
+    """A dependency admitting a link for `action` on the path's object (its first param)."""
+
+    def dependency(request: Request, t: str = Query("")) -> Visit:
+        locale = request_locale(request)
+        try:
+            claims = read_token(t)
+        except LinkInvalid:
+            raise LinkProblem(403, "invalid", locale) from None
+        except LinkExpired:
+            raise LinkProblem(410, "expired", locale) from None
+        object_id = str(next(iter(request.path_params.values()), ""))
+        if claims.action != action or claims.object_id != object_id:
+            raise LinkProblem(403, "invalid", locale)
+        catalog = get_catalog()
+        with transaction() as session:
+            person = session.get(Person, claims.person_id)
+            if person is None:
+                raise LinkProblem(403, "invalid", locale)
+            visitor = Visitor(person.id, person.name, person.email, person.locale)
+        # The person's own language first, then the browser's.
+        locale = normalize_locale(visitor.locale) if visitor.locale else locale
+        target = _target(action, object_id)
+        if target is None:
+            raise LinkProblem(404, "missing", locale)
+        with transaction() as session:
+            person = session.get_one(Person, visitor.id)
+            ok = permitted(session=session, catalog=catalog, person=person,
+                           action=permission or action, target=target, via="link")
+            spent = repo.link_used(session=session, nonce=claims.nonce)
+        if not ok:
+            raise LinkProblem(403, "forbidden", locale)
+        if spent and request.method == "POST":
+            raise LinkProblem(410, "used", locale)
+        return Visit(claims, visitor, target, locale)
+
+    return dependency

@@ -1,0 +1,68 @@
+"""The probation appraisal: the appraiser's scores per item and criterion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from storage import clock, repo
+from storage.models import AppraisalScore, Person
+from tasks.env import transaction
+from tasks.links import make_link
+from tasks.runs import resume_run
+
+APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
+
+
+class AlreadyAppraised(Exception):
+    pass
+
+
+class IncompleteAppraisal(ValueError):
+    pass
+
+
+def appraisal_link(*, appraiser_id: int, run_id: int) -> str:
+    return make_link(path=f"/appraise/{run_id}", action="appraise", person_id=appraiser_id,
+                     object_id=str(run_id), valid_for=APPRAISAL_LINK_VALID_FOR)
+
+
+def appraiser_of(*, run_id: int) -> Person:
+    """The manager of the department the hire's position belongs to."""
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        dept = repo.department(session=session, code=run.plan["position"]["department"])
+        return dept.manager
+
+
+def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[str, int]],
+                     comments: dict[str, str], via: str,
+                     link: repo.LinkUse | None = None) -> None:
+    """Store every criterion's score (0-100) once, with comments; then resume the run."""
+    now = clock.now()
+    with transaction() as session:
+        if link is not None:
+            repo.spend_link(session=session, link=link, now=now)
+        run = repo.get_run(session=session, run_id=run_id)
+        items = run.plan["position"]["appraisal"]["items"]
+        expected = {(i["code"], c) for i in items for c in i["criteria"]}
+        given = {(item, c) for item, crit in scores.items() for c in crit}
+        if given != expected:
+            missing = sorted(f"{i}.{c}" for i, c in expected - given)
+            extra = sorted(f"{i}.{c}" for i, c in given - expected)
+            raise IncompleteAppraisal(f"missing {missing}, unexpected {extra}")
+        if session.scalar(select(func.count()).select_from(AppraisalScore)
+                          .where(AppraisalScore.run_id == run_id)):
+            raise AlreadyAppraised(str(run_id))
+        appraiser = session.get_one(Person, appraiser_id)
+        for item, criteria in scores.items():
+            for criterion, score in criteria.items():
+                session.add(AppraisalScore(run_id=run_id, item=item, criterion=criterion,
+                                           score=score, comment=comments.get(item, ""),
+                                           appraiser_id=appraiser_id, submitted_at=now))
+        run.resume_requested_at = now
+        repo.audit(session=session, actor=appraiser.email, action="appraisal-submitted",
+                   object_type="run", object_id=str(run_id), via=via, now=now,
+                   detail={"scores": scores})
+    resume_run(run_id)

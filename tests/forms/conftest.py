@@ -1,0 +1,77 @@
+"""The forms app in-process, on real SQLite storage, with Prefect out of reach.
+
+Resuming a run then defers (the run is resumed later), which is what the forms must
+tolerate anyway; the flow side is covered by tests/flows and the browser test.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from storage.db import get_engine
+from storage.settings import get_settings
+from tasks.env import get_catalog
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Forms:
+    client: TestClient
+
+    def sql(self, query: str, **params: Any) -> list[tuple]:
+        with get_engine(get_settings().storage_url).connect() as c:
+            return [tuple(r) for r in c.execute(text(query), params)]
+
+    def counts(self) -> dict[str, int]:
+        tables = ["deliveries", "delivered_materials", "quiz_attempts", "appraisal_scores",
+                  "used_links", "outbox", "assignments", "handoffs", "audit_log"]
+        return {t: self.sql(f"select count(*) from {t}")[0][0] for t in tables}
+
+    def person_id(self, email: str) -> int:
+        return self.sql("select id from people where email = :e", e=email)[0][0]
+
+    def token(self, action: str, email: str, obj: str, valid_for=timedelta(days=1)) -> str:
+        from tasks.links import make_token
+
+        return make_token(action=action, person_id=self.person_id(email), object_id=obj,
+                          valid_for=valid_for)
+
+    def start_run(self, email: str = "zhang.wei@example.com",
+                  position: str = "marketing-specialist") -> int:
+        from tasks.handoff import open_handoff_gates
+        from tasks.runs import start_onboarding
+
+        run_id = start_onboarding(name="张伟", email=email, position=position,
+                                  start=date(2026, 12, 1)).run_id
+        open_handoff_gates.fn(run_id)
+        return run_id
+
+
+@pytest.fixture
+def forms(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forms]:
+    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{_unused_port()}/api")
+    get_settings.cache_clear()
+    get_catalog.cache_clear()
+    from deployments.cli import prepare_storage
+    from forms.app import app
+
+    prepare_storage()
+    with TestClient(app) as client:
+        yield Forms(client)
+    get_engine(get_settings().storage_url).dispose()
+    get_settings.cache_clear()
+    get_catalog.cache_clear()
