@@ -24,6 +24,7 @@ from storage import repo
 from storage.models import Assignment, DeliveredMaterial, QuizAttempt
 from storage.settings import get_settings
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
+from tasks.dates import local_day
 from tasks.env import get_catalog, transaction
 from tasks.handoff import deliver_materials
 from tasks.i18n import N_, jinja_env
@@ -174,7 +175,8 @@ def study(assignment_id: int, request: Request,
                             "file": m.file_name, "link": m.link,
                             "url": f"/study/{assignment_id}/materials/{m.id}?t={study_token}"}
                            for m in materials],
-                scores=scores, quiz=quiz, quiz_url=f"/quiz/{assignment_id}?t={quiz_token}")
+                scores=scores, quiz=quiz, quiz_url=f"/quiz/{assignment_id}?t={quiz_token}",
+                due=local_day(assignment.due_at))
 
 
 @app.get("/study/{assignment_id}/materials/{material_id}")

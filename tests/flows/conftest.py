@@ -143,6 +143,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     try:
         stack.start_prefect_server()
         stack.start_smtp()
+        stack.start_forms()
         stack.start_runner()
         yield Live(stack, settings)
     finally:
