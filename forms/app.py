@@ -30,6 +30,7 @@ from tasks.handoff import deliver_materials
 from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
+from tasks.tracking import request_sign_in, run_timeline, runs_overview
 
 app = FastAPI(title="Jieli forms")
 
@@ -38,6 +39,7 @@ ALLOWED_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", "
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 QUIZ_LINK_VALID_FOR = timedelta(days=14)
 CRITERIA = (N_("practice"), N_("content"), N_("delivery"))  # appraisal criteria, as shown
+STATUSES = (N_("assigned"), N_("passed"), N_("failed"))  # assignment statuses, as shown
 
 
 def page(name: str, locale: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -201,17 +203,24 @@ def quiz_form(assignment_id: int, v: Annotated[Visit, Depends(visit("quiz"))]) -
                 pass_mark=module.quiz.pass_mark, closed=assignment.status != "assigned")
 
 
+class QuizAnswers(BaseModel):
+    """Question index -> chosen choice index; an unanswered question counts as wrong."""
+
+    answers: dict[Annotated[int, Field(ge=0, le=200)], Annotated[int, Field(ge=0, le=20)]]
+
+
 @app.post("/quiz/{assignment_id}", response_class=HTMLResponse)
 async def quiz_submit(assignment_id: int, request: Request,
                       v: Annotated[Visit, Depends(visit("quiz"))]) -> HTMLResponse:
     form = await request.form()
-    answers: dict[int, int] = {}
-    for key, value in form.items():
-        if key.startswith("q") and key[1:].isdigit() and str(value).isdigit():
-            answers[int(key[1:])] = int(str(value))
+    try:
+        data = QuizAnswers(answers={k[1:]: v for k, v in form.items()  # type: ignore[misc]
+                                    if k.startswith("q")})
+    except ValidationError:
+        raise LinkProblem(422, "invalid-answers", v.locale) from None
     try:
         result = await run_in_threadpool(take_quiz, assignment_id=assignment_id,
-                                         answers=answers, via="link", link=v.link_use())
+                                         answers=data.answers, via="link", link=v.link_use())
     except repo.LinkAlreadyUsed:
         raise LinkProblem(410, "used", v.locale) from None
     except QuizClosed:
@@ -271,3 +280,71 @@ async def appraise_submit(run_id: int, request: Request,
     except (repo.LinkAlreadyUsed, AlreadyAppraised):
         raise LinkProblem(410, "used", v.locale) from None
     return page("done.html", v.locale, kind="appraisal", module=None, runs=1)
+
+
+# --- HR pages --------------------------------------------------------------------------
+
+
+@app.get("/hr/sign-in", response_class=HTMLResponse)
+def hr_sign_in_form(request: Request) -> HTMLResponse:
+    return page("hr_sign_in.html", request_locale(request), sent=False)
+
+
+class SignIn(BaseModel):
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+
+
+@app.post("/hr/sign-in", response_class=HTMLResponse)
+async def hr_sign_in(request: Request) -> HTMLResponse:
+    form = await request.form()
+    try:
+        data = SignIn(email=str(form.get("email") or ""))
+    except ValidationError:
+        return page("hr_sign_in.html", request_locale(request), 422, sent=False, invalid=True)
+    await run_in_threadpool(request_sign_in, data.email)
+    # The same answer whether or not the address belongs to HR.
+    return page("hr_sign_in.html", request_locale(request), sent=True)
+
+
+def _hr_token(request: Request) -> str:
+    return request.query_params.get("t", "")
+
+
+@app.get("/hr", response_class=HTMLResponse)
+def hr_runs(request: Request,
+            v: Annotated[Visit, Depends(visit("hr", "track", scope_object="hr"))]) -> HTMLResponse:
+    return page("hr_runs.html", v.locale, person=v.person, runs=runs_overview(v.locale),
+                t=_hr_token(request))
+
+
+@app.get("/hr/runs/{run_id}", response_class=HTMLResponse)
+def hr_run(run_id: int, request: Request,
+           v: Annotated[Visit, Depends(visit("hr", "track", scope_object="hr"))]) -> HTMLResponse:
+    try:
+        timeline = run_timeline(run_id, v.locale)
+    except LookupError:
+        raise LinkProblem(404, "missing", v.locale) from None
+    return page("hr_run.html", v.locale, timeline=timeline, t=_hr_token(request))
+
+
+@app.get("/hr/positions/{code}", response_class=HTMLResponse)
+def hr_raci(code: str, request: Request,
+            v: Annotated[Visit, Depends(visit("hr", "read", scope_object="hr"))]) -> HTMLResponse:
+    catalog = get_catalog()
+    position = catalog.positions.get(code)
+    if position is None:
+        raise LinkProblem(404, "missing", v.locale)
+    lang = "en" if v.locale == "en" else "zh_CN"
+
+    def names(codes: list[str]) -> str:
+        return "、".join(catalog.departments[c].name.get(lang) if c in catalog.departments
+                        else c for c in codes)
+
+    rows = [{"module": catalog.modules[m].title.get(lang),
+             "owner": catalog.departments[catalog.modules[m].owner].owner.name,
+             "r": names(catalog.modules[m].raci.responsible),
+             "a": names([catalog.modules[m].raci.accountable]),
+             "c": names(catalog.modules[m].raci.consulted),
+             "i": names(catalog.modules[m].raci.informed)} for m in position.modules]
+    return page("hr_raci.html", v.locale, position=position.title.get(lang), rows=rows,
+                t=_hr_token(request))

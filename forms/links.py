@@ -55,6 +55,8 @@ def request_locale(request: Request) -> str:
 
 def _target(action: str, object_id: str) -> Target | None:
     catalog = get_catalog()
+    if action == "hr":
+        return Target("area", object_id, "hr")
     if action == "handoff":
         module = catalog.modules.get(object_id)
         return Target("module", object_id, module.owner) if module else None
@@ -77,8 +79,10 @@ def _target(action: str, object_id: str) -> Target | None:
     return None
 
 
-def visit(action: str, permission: str | None = None) -> Callable[..., Visit]:
-    """A dependency admitting a link for `action` on the path's object (its first param)."""
+def visit(action: str, permission: str | None = None,
+          scope_object: str | None = None) -> Callable[..., Visit]:
+    """A dependency admitting a link for `action` on the path's object (its first param), or,
+    for links that open a whole area (HR pages), on `scope_object`."""
 
     def dependency(request: Request, t: str = Query("")) -> Visit:
         locale = request_locale(request)
@@ -88,7 +92,7 @@ def visit(action: str, permission: str | None = None) -> Callable[..., Visit]:
             raise LinkProblem(403, "invalid", locale) from None
         except LinkExpired:
             raise LinkProblem(410, "expired", locale) from None
-        object_id = str(next(iter(request.path_params.values()), ""))
+        object_id = scope_object or str(next(iter(request.path_params.values()), ""))
         if claims.action != action or claims.object_id != object_id:
             raise LinkProblem(403, "invalid", locale)
         catalog = get_catalog()

@@ -83,7 +83,7 @@ async def _deliver(raw: str, smtp: SmtpSettings) -> None:
         raise
 
 
-def _due(run_id: int | None, now: datetime) -> list[int]:
+def _due(run_id: int | None, key: str | None, now: datetime) -> list[int]:
     """The messages due now; mark claims a crash left behind as failed (never resent)."""
     with transaction() as session:
         session.execute(
@@ -97,6 +97,8 @@ def _due(run_id: int | None, now: datetime) -> list[int]:
         ).order_by(OutboxMessage.id)
         if run_id is not None:
             query = query.where(OutboxMessage.run_id == run_id)
+        if key is not None:
+            query = query.where(OutboxMessage.key == key)
         return list(session.scalars(query))
 
 
@@ -130,11 +132,11 @@ def _finish(message_id: int, error: Exception | None) -> str:
         return msg.status
 
 
-def send_pending_mail(run_id: int | None = None) -> dict[str, int]:
-    """Send the outbox messages that are due (of one run, or all); count them by outcome."""
+def send_pending_mail(run_id: int | None = None, key: str | None = None) -> dict[str, int]:
+    """Send the outbox messages that are due (of one run, one key, or all); count outcomes."""
     smtp = get_settings().smtp
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for message_id in _due(run_id, clock.now()):
+    for message_id in _due(run_id, key, clock.now()):
         raw = _claim(message_id, clock.now())
         if raw is None:
             continue

@@ -63,4 +63,7 @@ def jinja_env(locale: str, package: str = "tasks") -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    from tasks.dates import local_day  # here: tasks.dates reads the settings
+
+    env.filters["day"] = local_day
     return env

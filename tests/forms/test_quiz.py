@@ -84,3 +84,14 @@ def test_a_hire_cannot_take_someone_elses_quiz(forms: Forms):
     assert response.status_code == 403
     after = forms.counts()
     assert after.pop("audit_log") == before.pop("audit_log") + 1 and after == before
+
+
+def test_unreadable_answers_use_no_attempt(forms: Forms):
+    assignment = assigned_culture(forms)
+    study = f"/study/{assignment}?t={forms.token('study', HIRE, str(assignment))}"
+    link = quiz_link(forms, study)
+    before = forms.counts()
+    response = forms.client.post(link, data={"q0": "not-a-number"})
+    assert response.status_code == 422 and "未占用测验机会" in response.text
+    assert forms.counts() == before
+    assert forms.client.post(link, data=answers(10)).status_code == 200  # link not spent

@@ -7,7 +7,7 @@ from babel.messages.pofile import read_po
 
 from tasks.email import Recipient, render
 from tasks.i18n import LOCALES_DIR
-from tools.update_translations import extracted
+from tools.update_translations import ROOT, extracted
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -46,3 +46,65 @@ def test_the_forms_home_page_follows_accept_language():
     assert 'lang="zh-CN"' in zh.text
     en = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert "Open the link in your email" in en.text and 'lang="en"' in en.text
+
+
+EMAIL_CONTEXT = {
+    "handoff_request": dict(hire="张伟", position="市场专员", start="2026-12-01",
+                            module="客户沟通", materials=["《客户沟通话术模板》"],
+                            due="2026-12-03", link="http://x/h?t=1"),
+    "assignment": dict(pass_mark=80, modules=[{"title": "企业文化", "due": "2026-12-04",
+                                               "link": "http://x/s?t=1"}]),
+    "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,
+                   link="http://x/s?t=1"),
+    "hr_sign_in": dict(link="http://x/hr?t=1", hours=12),
+}
+
+
+@pytest.mark.parametrize("template", sorted(EMAIL_CONTEXT))
+def test_every_email_renders_in_both_languages(template: str):
+    zh = render(template, to=Recipient("李娜", "li.na@example.com", "zh_CN"),
+                **EMAIL_CONTEXT[template])
+    en = render(template, to=Recipient("Emily", "e@example.com", "en"),
+                **EMAIL_CONTEXT[template])
+    assert zh["Subject"] != en["Subject"]
+    for message in (zh, en):
+        assert "http://x/" in message.get_body(("plain",)).get_content()
+        assert "http://x/" in message.get_body(("html",)).get_content()
+
+
+def test_every_page_renders_in_both_languages():
+    from types import SimpleNamespace as NS
+
+    from tasks.i18n import jinja_env
+    from tasks.learning import QuizResult
+    from tasks.tracking import Leg, Timeline
+
+    person = NS(name="李娜", email="li.na@example.com")
+    module = {"code": "culture", "title": "企业文化",
+              "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
+    context = {
+        "home.html": {}, "error.html": {"kind": "expired"},
+        "handoff.html": {"person": person, "module": module,
+                         "errors": [{"material": "m", "kind": "size", "detail": "21 MB"}]},
+        "done.html": {"kind": "handoff", "module": module, "runs": 2},
+        "study.html": {"module": module, "assignment": NS(status="assigned"), "due": "d",
+                       "quiz": NS(pass_mark=80, attempts=3), "materials": [], "scores": [70],
+                       "quiz_url": "/quiz/1?t=x"},
+        "quiz.html": {"title": "企业文化", "questions": [{"text": "q", "choices": ["a", "b"]}],
+                      "attempt": 1, "attempts": 3, "pass_mark": 80, "closed": False},
+        "quiz_result.html": {"title": "企业文化",
+                             "result": QuizResult(1, "culture", 70, 80, False, 1, 2)},
+        "appraise.html": {"hire": "张伟", "errors": [], "items": [
+            {"code": "x", "title": "情景模拟", "criteria": ["practice"]}]},
+        "hr_sign_in.html": {"sent": False},
+        "hr_runs.html": {"runs": [], "t": "x"},
+        "hr_run.html": {"t": "x", "timeline": Timeline(1, "张伟", "市场专员", "d", [
+            Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])},
+        "hr_raci.html": {"position": "市场专员", "rows": [], "t": "x"},
+    }
+    templates = {p.name for p in (ROOT / "forms" / "templates").glob("*.html")} - {"base.html"}
+    assert templates == set(context)
+    for name, ctx in context.items():
+        pages = [jinja_env(locale, "forms").get_template(name).render(lang=locale, **ctx)
+                 for locale in ("zh_CN", "en")]
+        assert pages[0] != pages[1], name

@@ -1,0 +1,129 @@
+"""What HR and the boss read: every run with who blocks it, one run's legs, a position's RACI."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from storage import clock, repo
+from storage.catalog import Catalog
+from storage.models import QuizAttempt
+from tasks.dates import local_day, local_time
+from tasks.email import Recipient, render, send_pending_mail
+from tasks.env import get_catalog, transaction
+from tasks.links import make_link
+from tasks.status import Blocker, view_run
+
+SIGN_IN_VALID_FOR = timedelta(hours=12)
+
+
+def staff_person(catalog: Catalog, email: str) -> tuple[str, str] | None:
+    """(name, locale) when the address belongs to HR or the boss, else None."""
+    email = email.strip().lower()
+    people = [catalog.boss] + [p for p in (catalog.hr().owner, catalog.hr().manager)]
+    found = next((p for p in people if p.email.lower() == email), None)
+    return (found.name, found.locale) if found else None
+
+
+def request_sign_in(email: str) -> None:
+    """Email a sign-in link to HR or the boss; for anyone else do nothing, silently (the page
+    answers the same either way, so it does not reveal who works here)."""
+    catalog = get_catalog()
+    staff = staff_person(catalog, email)
+    if staff is None:
+        return
+    now = clock.now()
+    key = f"hr-sign-in:{email.strip().lower()}:{secrets.token_hex(4)}"
+    with transaction() as session:
+        person = repo.person_by_email(session=session, email=email)
+        if person is None:
+            return
+        link = make_link(path="/hr", action="hr", person_id=person.id, object_id="hr",
+                         valid_for=SIGN_IN_VALID_FOR)
+        message = render("hr_sign_in", to=Recipient(person.name, person.email, person.locale),
+                         link=link, hours=int(SIGN_IN_VALID_FOR.total_seconds() // 3600))
+        repo.queue_message(session=session, key=key, run_id=None, kind="hr-sign-in",
+                           message=message, now=now)
+    send_pending_mail(key=key)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    hire: str
+    position: str
+    position_title: str
+    status: str
+    started: str
+    blockers: list[Blocker]
+
+
+def runs_overview(locale: str) -> list[RunRow]:
+    now = clock.now()
+    lang = "en" if locale == "en" else "zh_CN"
+    with transaction() as session:
+        return [RunRow(run.id, run.hire.name, run.position_code,
+                       run.plan["position"]["title"][lang], run.status,
+                       local_day(run.started_at),
+                       view_run(session=session, run=run, now=now, locale=locale).blockers)
+                for run in repo.active_runs(session=session)]
+
+
+@dataclass(frozen=True)
+class Leg:
+    module: str
+    title: str
+    owner: str
+    requested: str
+    handoff_due: str
+    delivered: str
+    delivered_by: str
+    assigned: str
+    study_due: str
+    status: str
+    scores: list[int]
+
+
+def _day(moment: datetime | None) -> str:
+    return local_time(moment) if moment else ""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    run_id: int
+    hire: str
+    position: str
+    started: str
+    legs: list[Leg]
+
+
+def run_timeline(run_id: int, locale: str) -> Timeline:
+    """Each module's legs: hand-off requested, due, delivered by whom; assigned, attempts."""
+    lang = "en" if locale == "en" else "zh_CN"
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        handoffs = repo.handoffs_of(session=session, run_id=run_id)
+        assignments = repo.assignments_of(session=session, run_id=run_id)
+        legs = []
+        for m in run.plan["modules"]:
+            code = m["code"]
+            h, a = handoffs.get(code), assignments.get(code)
+            delivery = repo.latest_delivery(session=session, module_code=code)
+            scores = [q.score for q in session.scalars(
+                select(QuizAttempt).where(QuizAttempt.assignment_id == a.id)
+                .order_by(QuizAttempt.attempt_no))] if a else []
+            legs.append(Leg(
+                module=code, title=m["title"][lang],
+                owner=repo.department(session=session, code=m["owner"]).owner.name,
+                requested=_day(h.requested_at) if h else "",
+                handoff_due=local_day(h.due_at) if h else "",
+                delivered=_day(delivery.delivered_at) if delivery else "",
+                delivered_by=delivery.delivered_by.name if delivery else "",
+                assigned=_day(a.assigned_at) if a else "",
+                study_due=local_day(a.due_at) if a else "",
+                status=a.status if a else "", scores=scores))
+        return Timeline(run.id, run.hire.name, run.plan["position"]["title"][lang],
+                        _day(run.started_at), legs)
