@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -200,6 +201,92 @@ def resume(
         raise _fail(str(exc).strip("'\"")) from None
     console.print(f"run #{run_id} " + ("resumed" if resumed else
                                        "not resumed: Prefect unreachable, retried later"))
+
+
+def _play(files: list[Path], workdir: Path, api_url: str,
+          on_result: Callable[[dict], None]) -> list[dict]:
+    """Play scenario files against the Prefect server at api_url; one result per file."""
+    from deployments.scenario import ScenarioInvalid, load_scenario
+    from deployments.simulate import prepare_environment
+
+    prepare_environment(workdir, api_url)
+    from deployments.simulate import Simulator
+    from flows.onboarding import onboarding
+
+    onboarding.to_deployment(name="onboarding", tags=["jieli"]).apply()  # type: ignore[union-attr]
+    simulator = Simulator(workdir, api_url)
+    results = []
+    try:
+        for index, path in enumerate(files):
+            try:
+                scenario = load_scenario(path)
+            except ScenarioInvalid as exc:
+                result = {"name": str(path), "error": str(exc), "ok": False}
+            else:
+                result = simulator.play(scenario, index)
+            results.append(result)
+            on_result(result)
+    finally:
+        simulator.close()
+    return results
+
+
+def _print_result(result: dict) -> None:
+    mark = "[green]ok[/green]" if result.get("ok") else "[red]NOT OK[/red]"
+    console.print(f"\n[bold]{result['name']}[/bold]: {result.get('outcome', '?')} {mark}")
+    if result.get("error"):
+        console.print(f"  [red]{result['error']}[/red]", markup=True, highlight=False)
+    for f in result.get("findings", []):
+        console.print(f"  {f['item']}: {f['cause']} → {f['responsible']}", highlight=False)
+        for e in f["evidence"]:
+            console.print(f"    · {e}", highlight=False)
+    if result.get("remedial"):
+        console.print(f"  remedial: {', '.join(result['remedial'])}")
+    reminders = result.get("reminders", [])
+    if reminders:
+        console.print(f"  reminders: {len(reminders)} "
+                      f"({', '.join(sorted({r['to'] for r in reminders}))})", highlight=False)
+
+
+@app.command()
+def simulate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML)")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+) -> None:
+    """Play scenarios through the real flows, forms and SMTP server, in virtual time."""
+    import json
+    import tempfile
+    import time as _time
+
+    from deployments.stack import Stack
+    from storage.settings import Settings
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}")
+    workdir = Path(tempfile.mkdtemp(prefix="jieli-simulate-"))
+    api_url = f"http://127.0.0.1:{_free_port()}/api"
+    stack = Stack(Settings(data_dir=workdir, prefect_api_url=api_url))
+    started = _time.monotonic()
+    try:
+        with err.status("starting a Prefect server for the simulation…"):
+            stack.start_prefect_server()
+        results = _play(files, workdir, api_url,
+                        lambda r: print(json.dumps(r, ensure_ascii=False), flush=True)
+                        if json_output else _print_result(r))
+    finally:
+        stack.stop()
+    err.print(f"{len(results)} scenario(s) in {_time.monotonic() - started:.1f}s")
+    if not all(r.get("ok") for r in results):
+        raise typer.Exit(1)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """The onboarding flow: one run per hire, a relay of legs that each have an owner.
 
 Each pass reconciles: it reads storage, asks owners for missing materials, assigns what is
-ready, sends the mail, shows who blocks, and suspends while anyone still has to act. A
+ready, asks for the appraisal on its day, attributes a failed appraisal once it is in, sends
+the mail, shows who blocks, and suspends while anyone still has to act. A
 suspended run holds no process; a delivery (form or CLI) resumes it and the flow runs again
 from the top. Every step checks storage before it acts, so a repeated pass repeats nothing.
 """
@@ -12,6 +13,8 @@ from prefect import flow
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 
+from tasks.appraisal import request_appraisal
+from tasks.attribution import attribute
 from tasks.email import send_run_mail
 from tasks.failpoints import failpoint
 from tasks.handoff import open_handoff_gates
@@ -28,12 +31,15 @@ def onboarding(run_id: int) -> str:
         failpoint("after-gates")
         assign_ready_modules(run_id)
         failpoint("after-assign")
+        appraised = request_appraisal(run_id)
+        if appraised:
+            verdict = attribute(run_id)
+            complete_run(run_id)
         send_run_mail(run_id)
         failpoint("after-mail")
-        view = publish_status(run_id, str(flow_run.get_id()))
-        if view.complete:
-            complete_run(run_id)
-            return "completed"
+        publish_status(run_id, str(flow_run.get_id()))
+        if appraised:
+            return verdict.outcome
         if must_wait(run_id, this_pass):
             failpoint("before-suspend")
             # A fresh key per pass: a key answered once would not wait again.

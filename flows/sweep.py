@@ -6,6 +6,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.email import send_pending_mail
+from tasks.reminders import send_due_reminders, wake_due_runs
 from tasks.runs import resume_requested_runs, retry_failed_runs
 
 
@@ -15,10 +16,24 @@ def send_queued_mail() -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
+def remind_overdue() -> list[int]:
+    return send_due_reminders()
+
+
+@task(cache_policy=NO_CACHE)
+def wake_runs() -> list[int]:
+    return wake_due_runs()
+
+
+@task(cache_policy=NO_CACHE)
 def resume_waiting_runs() -> dict[str, int]:
     return {**resume_requested_runs(), "retried": retry_failed_runs()}
 
 
 @flow(name="sweep")
-def sweep() -> dict[str, dict[str, int]]:
-    return {"mail": send_queued_mail(), "runs": resume_waiting_runs()}
+def sweep() -> dict[str, object]:
+    """Overdue legs get their reminders, runs due to wake are resumed, queued mail goes."""
+    reminded = remind_overdue()
+    woken = wake_runs()
+    return {"reminded": reminded, "woken": woken, "mail": send_queued_mail(),
+            "runs": resume_waiting_runs()}

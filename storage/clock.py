@@ -16,7 +16,11 @@ class SystemClock:
 
 
 class VirtualClock:
-    """A clock that stands still until told to move (used by `jieli simulate` and tests)."""
+    """A clock that moves only when told to (used by `jieli simulate` and tests).
+
+    Each reading is one microsecond later than the one before, so that what happens after
+    something else is also later in time (a resume request after a pass began, say).
+    """
 
     def __init__(self, start: datetime):
         if start.tzinfo is None:
@@ -24,6 +28,7 @@ class VirtualClock:
         self._now = start
 
     def now(self) -> datetime:
+        self._now += timedelta(microseconds=1)
         return self._now
 
     def advance(self, delta: timedelta) -> None:

@@ -185,10 +185,14 @@ class Run(Base):
     plan: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(20), default=RunStatus.ACTIVE)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # Names the run beyond this database (Prefect's idempotency key for its flow run).
+    uid: Mapped[str | None] = mapped_column(String(32), unique=True)
     # Each pass of the flow takes the next number; it makes each suspension's key unique.
     pass_no: Mapped[int] = mapped_column(default=0)
-    # Set when someone delivered and the run must re-evaluate; cleared when a pass starts.
+    # Set when someone acted and the run must re-evaluate; cleared by a pass that saw it.
     resume_requested_at: Mapped[datetime | None]
+    # When the run must re-evaluate although nobody acts (its appraisal day); the sweep wakes it.
+    wake_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     hire: Mapped[Person] = relationship()
 
@@ -296,6 +300,23 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A reminder or escalation sent about an open gate: evidence of who was told, when."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("gate_id", "to_email", "day_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # reminder | escalation
+    to_email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))  # hire | owner | appraiser | hr | boss
+    department: Mapped[str | None] = mapped_column(String(64))
+    about: Mapped[str] = mapped_column(String(64))  # a module code, or "appraisal"
+    day_no: Mapped[int]  # days after the gate's due day (0: the due day itself)
+    sent_at: Mapped[datetime]
 
 
 class UsedLink(Base):

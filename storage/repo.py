@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -104,7 +105,7 @@ def create_run(
 ) -> Run:
     run = Run(hire_id=hire.id, position_code=position_code, start_date=start_date,
               started_at=now, plan=plan_for(catalog, position_code), status=RunStatus.ACTIVE,
-              pass_no=0)
+              pass_no=0, uid=uuid.uuid4().hex)
     session.add(run)
     session.flush()
     return run

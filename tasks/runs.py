@@ -114,7 +114,7 @@ def ensure_flow_run(run_id: int) -> str:
         position = run.position_code
         # Unique beyond this database: a new Jieli database against the same Prefect server
         # must not be handed an old run's flow run.
-        key = f"jieli-run-{run_id}-{run.started_at.timestamp():.6f}"
+        key = f"jieli-run-{run.uid or run_id}"
     with prefect_client() as client:
         deployment = client.read_deployment_by_name(DEPLOYMENT)
         flow_run = client.create_flow_run_from_deployment(

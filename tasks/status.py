@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.models import AssignmentStatus, Run
+from storage.models import AssignmentStatus, Run, RunStatus
 from storage.settings import get_settings
 from tasks.dates import days_overdue, local_day
 from tasks.env import transaction
@@ -55,6 +55,8 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
     for gate in repo.open_gates(session=session, run_id=run.id):
         if gate.waiting_on == "hire":
             who = run.hire.name
+        elif gate.kind == "appraisal":
+            who = repo.department(session=session, code=gate.waiting_on).manager.name
         else:
             who = repo.department(session=session, code=gate.waiting_on).owner.name
         blockers.append(Blocker(
@@ -67,7 +69,7 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
     # A module is finished when its quiz was passed or every attempt was used.
     finished = sum(1 for c in modules
                    if c in assignments and assignments[c].status != AssignmentStatus.ASSIGNED)
-    return RunView(run_id=run.id, complete=finished == len(modules) and not blockers,
+    return RunView(run_id=run.id, complete=run.status == RunStatus.COMPLETED,
                    blockers=blockers, legs_done=delivered + finished,
                    legs_total=2 * len(modules))
 
@@ -150,6 +152,9 @@ def complete_run(run_id: int) -> None:
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         if run.completed_at is None:
-            run.status, run.completed_at = "completed", now
+            run.status, run.completed_at = RunStatus.COMPLETED, now
+            # The relay is over: nothing it waited on is awaited any more.
+            for gate in repo.open_gates(session=session, run_id=run_id):
+                gate.closed_at = now
             repo.audit(session=session, actor="system", action="run-completed",
                        object_type="run", object_id=str(run_id), via="flow", now=now)

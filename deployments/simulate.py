@@ -1,0 +1,341 @@
+"""`jieli simulate`: play scenarios through the real system in virtual time.
+
+The real onboarding flow runs against a real Prefect server (suspending and resuming through
+its API); this process acts as the runner, executing each scheduled pass in-process so that
+the virtual clock is the same everywhere. The real forms app is served over HTTP in a thread
+of this process, and a real SMTP server (aiosmtpd) receives every email. Each step is taken
+by the person it names, following the link in an email they received.
+
+Import this module only after `prepare_environment` has set Prefect's environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from deployments.scenario import Scenario
+
+
+def prepare_environment(workdir: Path, prefect_api_url: str) -> None:
+    """Point Prefect (read once, at its import) and Jieli at this simulation's places."""
+    os.environ.update({
+        "PREFECT_API_URL": prefect_api_url,
+        "JIELI_PREFECT_API_URL": prefect_api_url,
+        "PREFECT_HOME": str(workdir / "prefect"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(workdir / "prefect" / "results"),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
+    })
+
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received, in order."""
+
+    messages: list[tuple[str, EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        for rcpt in envelope.rcpt_tos:
+            self.messages.append((rcpt.lower(), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def link(self, to: str, pattern: str) -> str | None:
+        """The newest link matching `pattern` in a message to `to`."""
+        for rcpt, message in reversed(self.messages):
+            if rcpt != to.lower():
+                continue
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            found = re.findall(rf"https?://\S*{pattern}\S*", text)
+            if found:
+                return str(found[-1])
+        return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Simulator:
+    """Plays scenarios one after another, each on storage of its own."""
+
+    def __init__(self, workdir: Path, prefect_api_url: str):
+        from aiosmtpd.controller import Controller
+
+        self.workdir = workdir
+        self.prefect_api_url = prefect_api_url
+        self.mailbox = Mailbox()
+        self.smtp_port = _free_port()
+        self.smtp = Controller(self.mailbox, hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp.start()
+        self.forms_port = _free_port()
+        self._server: Any = None
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        self.smtp.stop()
+
+    def _serve_forms(self) -> None:
+        import uvicorn
+
+        from forms.app import app
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.forms_port,
+                                log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        threading.Thread(target=self._server.run, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the forms app did not start")
+            time.sleep(0.05)
+
+    def _use_storage(self, index: int) -> None:
+        """Fresh storage and settings for one scenario (materials belong to the company)."""
+        from deployments.cli import prepare_storage
+        from storage.db import get_engine
+        from storage.settings import get_settings
+        from tasks.env import get_catalog
+
+        os.environ.update({
+            "JIELI_DATA_DIR": str(self.workdir / f"scenario-{index}"),
+            "JIELI_SMTP__PORT": str(self.smtp_port),
+            "JIELI_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.forms_port}",
+        })
+        get_settings.cache_clear()
+        get_catalog.cache_clear()
+        get_engine.cache_clear()
+        prepare_storage()
+
+    def play(self, scenario: Scenario, index: int) -> dict[str, Any]:
+        from storage import clock
+
+        self._use_storage(index)
+        if self._server is None:
+            self._serve_forms()
+        self.mailbox.messages.clear()
+        zone = ZoneInfo(os.environ.get("JIELI_TIMEZONE", "Asia/Shanghai"))
+        first_day = datetime.combine(scenario.hire.start, datetime.min.time(), tzinfo=zone)
+        self.clock = clock.VirtualClock(first_day + timedelta(hours=9))
+        clock.use_clock(self.clock)
+        self.first_day = first_day
+        self.run_id: int | None = None
+        result: dict[str, Any] = {"name": scenario.name}
+        try:
+            self._play(scenario)
+        except StepFailed as exc:
+            result["error"] = str(exc)
+        result.update(self._report())
+        result["ok"] = "error" not in result and _expectations_hold(scenario, result)
+        clock.use_clock(clock.SystemClock())
+        return result
+
+    def _at(self, day: int, minutes: int = 0) -> None:
+        self.clock.set(self.first_day + timedelta(days=day, hours=9, minutes=minutes))
+
+    def _play(self, scenario: Scenario) -> None:
+        from tasks.handoff import deliver_materials
+
+        steps = scenario.ordered_steps()
+        last = max([s.day for s in steps] + [scenario.hire.started])
+        catalog = self._catalog()
+        for code in scenario.ready:
+            owner = catalog.owner_of(code)
+            self.clock.set(self.first_day - timedelta(days=1))
+            deliver_materials(module_code=code, by_email=owner.email, via="cli",
+                              note="ready before the run")
+        for day in range(last + 1):
+            self._at(day)
+            if day == scenario.hire.started:
+                self._start(scenario)
+            self._sweep()
+            for minute, step in enumerate((s for s in steps if s.day == day), start=1):
+                self._at(day, minute)
+                try:
+                    self._take(step, scenario)
+                except StepFailed as exc:
+                    raise StepFailed(f"{step.describe()}: {exc}") from None
+                self._drain()
+
+    @staticmethod
+    def _catalog() -> Any:
+        from tasks.env import get_catalog
+
+        return get_catalog()
+
+    def _start(self, scenario: Scenario) -> None:
+        from tasks.runs import start_onboarding
+
+        hire = scenario.hire
+        started = start_onboarding(name=hire.name, email=hire.email, position=hire.position,
+                                   start=hire.start)
+        self.run_id = started.run_id
+        self._drain()
+
+    def _sweep(self) -> None:
+        """What the scheduled sweep does, at this moment of virtual time."""
+        from tasks.email import send_pending_mail
+        from tasks.reminders import send_due_reminders, wake_due_runs
+        from tasks.runs import resume_requested_runs
+
+        send_due_reminders()
+        wake_due_runs()
+        if self.run_id is not None:
+            resume_requested_runs()
+            self._drain()
+        send_pending_mail()
+
+    def _drain(self) -> None:
+        """Execute every pass Prefect has scheduled for this scenario's run (as its runner)."""
+        from uuid import UUID
+
+        from prefect.exceptions import Pause
+        from prefect.flow_engine import run_flow
+
+        from flows.onboarding import onboarding
+        from storage import repo
+        from tasks.email import send_pending_mail
+        from tasks.env import transaction
+        from tasks.runs import prefect_client
+
+        if self.run_id is None:
+            return
+        for _ in range(20):
+            with transaction() as session:
+                flow_run_id = repo.get_run(session=session, run_id=self.run_id).flow_run_id
+            if flow_run_id is None:
+                return
+            with prefect_client() as client:
+                flow_run = client.read_flow_run(UUID(flow_run_id))
+            if flow_run.state is None or not (flow_run.state.is_scheduled()
+                                              or flow_run.state.is_pending()):
+                send_pending_mail()
+                return
+            # A suspending pass ends with Pause: the run waits in Prefect, as with a runner.
+            with contextlib.suppress(Pause):
+                run_flow(onboarding, flow_run=flow_run, parameters={"run_id": self.run_id},
+                         return_type="state")
+        raise StepFailed("the run kept being rescheduled (20 passes in a row)")
+
+    def _take(self, step: Any, scenario: Scenario) -> None:
+        http = httpx.Client(timeout=30)
+        catalog = self._catalog()
+        if step.deliver:
+            if step.deliver not in catalog.modules:
+                raise StepFailed(f"unknown module {step.deliver}")
+            owner = catalog.owner_of(step.deliver)
+            link = self.mailbox.link(owner.email, f"/handoff/{step.deliver}\\?t=")
+            if link is None:
+                raise StepFailed(f"{owner.email} has no email with the hand-off link")
+            data = {f"link-{m.code}": f"https://docs.example.com/{step.deliver}/{m.code}"
+                    for m in catalog.modules[step.deliver].materials}
+            _expect_ok(http.post(link, data=data, files={"none": ("", b"")}))
+        elif step.quiz:
+            self._quiz(http, step.quiz.module, step.quiz.score, scenario, catalog)
+        elif step.appraise is not None:
+            manager = catalog.departments[catalog.positions[scenario.hire.position]
+                                          .department].manager
+            link = self.mailbox.link(manager.email, f"/appraise/{self.run_id}\\?t=")
+            if link is None:
+                raise StepFailed(f"{manager.email} has no email with the appraisal link")
+            data = {f"score-{item}-{criterion}": str(score)
+                    for item, criteria in step.appraise.items()
+                    for criterion, score in criteria.items()}
+            _expect_ok(http.post(link, data=data))
+
+    def _quiz(self, http: httpx.Client, module: str, score: int, scenario: Scenario,
+              catalog: Any) -> None:
+        from storage import repo
+        from tasks.env import transaction
+
+        if self.run_id is None:
+            raise StepFailed("the onboarding run has not started")
+        with transaction() as session:
+            assignment = repo.assignments_of(session=session, run_id=self.run_id).get(module)
+            assignment_id = assignment.id if assignment else None
+        if assignment_id is None:
+            raise StepFailed(f"{module} is not assigned to the hire")
+        study = self.mailbox.link(scenario.hire.email, f"/study/{assignment_id}\\?t=")
+        if study is None:
+            raise StepFailed(f"{scenario.hire.email} has no email with the study link")
+        page = _expect_ok(http.get(study))
+        quiz = re.search(r'href="(/quiz/\d+\?t=[^"]+)"', page.text)
+        if quiz is None:
+            raise StepFailed("the study page offers no quiz")
+        url = f"http://127.0.0.1:{self.forms_port}{quiz.group(1)}"
+        questions = catalog.modules[module].quiz.questions
+        right = round(score * len(questions) / 100)
+        if round(100 * right / len(questions)) != score:
+            raise StepFailed(f"a score of {score} is not possible with {len(questions)} "
+                             "questions")
+        answers = {f"q{i}": str(q.answer if i < right else (q.answer + 1) % len(q.choices))
+                   for i, q in enumerate(questions)}
+        _expect_ok(http.post(url, data=answers))
+
+    def _report(self) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        from storage.models import Reminder
+        from tasks.attribution import verdict_of
+        from tasks.dates import local_date
+        from tasks.env import transaction
+
+        if self.run_id is None:
+            return {"outcome": "pending", "findings": [], "remedial": [], "reminders": []}
+        with transaction() as session:
+            verdict = verdict_of(session, self.run_id)
+            reminders = [{"to": r.to_email, "role": r.role, "department": r.department,
+                          "about": r.about,
+                          "day": (local_date(r.sent_at) - self.first_day.date()).days}
+                         for r in session.scalars(select(Reminder).where(
+                             Reminder.run_id == self.run_id).order_by(Reminder.id))]
+        remedial = sorted({m for f in verdict.findings for m in f["remedial"]})
+        return {"outcome": verdict.outcome,
+                "findings": [{k: f[k] for k in ("item", "cause", "responsible", "evidence")}
+                             for f in verdict.findings],
+                "remedial": remedial, "reminders": reminders}
+
+
+def _expect_ok(response: httpx.Response) -> httpx.Response:
+    if response.status_code != 200:
+        title = re.search(r"<h1[^>]*>(.*?)</h1>", response.text, re.S)
+        raise StepFailed(f"the form answered {response.status_code}"
+                         + (f": {title.group(1).strip()}" if title else ""))
+    return response
+
+
+def _expectations_hold(scenario: Scenario, result: dict[str, Any]) -> bool:
+    expect = scenario.expect
+    if expect is None:
+        return True
+    if expect.outcome is not None and expect.outcome != result["outcome"]:
+        return False
+    if expect.findings is not None:
+        wanted = sorted((f.item, f.cause, f.responsible) for f in expect.findings)
+        got = sorted((f["item"], f["cause"], f["responsible"]) for f in result["findings"])
+        if wanted != got:
+            return False
+    return expect.remedial is None or sorted(expect.remedial) == result["remedial"]

@@ -1,0 +1,240 @@
+"""Whose leg broke: each failed appraisal item attributed by the catalog's decision table.
+
+For each failed item the facts of its linked module are gathered (delivery and due dates,
+quiz attempts and scores, reminders sent, the appraisal's scores), the rules are tried in
+order, and the first that holds is recorded with the facts it used, as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import clock, repo
+from storage.catalog import AttributionRule, Condition, Responsible
+from storage.models import (
+    AppraisalScore,
+    Assignment,
+    AssignmentStatus,
+    Delivery,
+    Finding,
+    QuizAttempt,
+    Reminder,
+    Run,
+)
+from storage.settings import get_settings
+from tasks.dates import due_after, local_date, local_day
+from tasks.email import Recipient, render
+from tasks.env import get_catalog, transaction
+from tasks.i18n import N_, gettext
+from tasks.links import make_link
+
+CAUSES = (N_("content-not-delivered"), N_("onboarding-started-late"), N_("content-late"),
+          N_("training-incomplete"), N_("quiz-failed"), N_("practice-coaching"),
+          N_("expression"))
+RECORD_LINK_VALID_FOR = timedelta(days=7)
+OUTCOMES = {"passed": N_("probation passed"), "failed": N_("probation failed"),
+            "pending": N_("appraisal not yet submitted")}
+VERDICT_COLUMNS = (N_("Item"), N_("Cause"), N_("Responsible"), N_("Evidence"), N_("Remedial"))
+
+
+@dataclass
+class Facts:
+    delivered: bool
+    delivered_late: bool
+    started_late: bool
+    trained: bool
+    attempts_left: bool
+    failed: set[str]
+    passed: set[str]
+    evidence: list[str] = field(default_factory=list)
+
+
+def holds(condition: Condition, facts: Facts) -> bool:
+    """Whether every fact the condition names has the value it asks for."""
+    for name in ("delivered", "delivered_late", "started_late", "trained", "attempts_left"):
+        wanted = getattr(condition, name)
+        if wanted is not None and getattr(facts, name) != wanted:
+            return False
+    if condition.failed_any is not None and not facts.failed & set(condition.failed_any):
+        return False
+    return condition.passed_all is None or set(condition.passed_all) <= facts.passed
+
+
+def first_rule(rules: list[AttributionRule], facts: Facts) -> AttributionRule | None:
+    return next((rule for rule in rules if holds(rule.when, facts)), None)
+
+
+def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[str, int],
+                 pass_mark: int, appraised_at: datetime, locale: str) -> Facts:
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    module = next(m for m in run.plan["modules"] if m["code"] == item["module"])
+    code, title = module["code"], module["title"]["en" if locale == "en" else "zh_CN"]
+    evidence: list[str] = []
+    delivery = session.scalar(select(Delivery).where(
+        Delivery.module_code == code, Delivery.delivered_at <= appraised_at)
+        .order_by(Delivery.delivered_at).limit(1))
+    handoff = repo.handoffs_of(session=session, run_id=run.id).get(code)
+    reminders = list(session.scalars(select(Reminder).where(
+        Reminder.run_id == run.id, Reminder.about == code).order_by(Reminder.sent_at)))
+    if handoff:
+        evidence.append(_("%(module)s: materials requested %(on)s, due %(due)s") % {
+            "module": title, "on": local_day(handoff.requested_at),
+            "due": local_day(handoff.due_at)})
+    if delivery:
+        evidence.append(_("%(module)s: materials delivered %(on)s by %(who)s") % {
+            "module": title, "on": local_day(delivery.delivered_at),
+            "who": delivery.delivered_by.name})
+    else:
+        evidence.append(_("%(module)s: materials never delivered") % {"module": title})
+    owner_reminders = [r for r in reminders if r.role == "owner"]
+    if owner_reminders:
+        evidence.append(_("%(count)s reminder(s) to the owner, %(first)s to %(last)s") % {
+            "count": len(owner_reminders), "first": local_day(owner_reminders[0].sent_at),
+            "last": local_day(owner_reminders[-1].sent_at)})
+    escalations = [r for r in reminders if r.kind == "escalation"]
+    if escalations:
+        evidence.append(_("escalated %(on)s to %(who)s") % {
+            "on": local_day(escalations[0].sent_at),
+            "who": ", ".join(sorted({r.to_email for r in escalations}))})
+    started_late = local_date(run.started_at) > run.start_date
+    if started_late:
+        evidence.append(_("onboarding started %(on)s, after the first day %(first)s") % {
+            "on": local_day(run.started_at), "first": run.start_date.isoformat()})
+    assignment = session.scalar(select(Assignment).where(Assignment.run_id == run.id,
+                                                         Assignment.module_code == code))
+    attempts = list(session.scalars(select(QuizAttempt).where(
+        QuizAttempt.assignment_id == assignment.id, QuizAttempt.taken_at <= appraised_at)
+        .order_by(QuizAttempt.attempt_no))) if assignment else []
+    trained = any(a.passed for a in attempts)
+    if attempts:
+        evidence.append(_("quiz %(module)s: scores %(scores)s (pass mark %(mark)s)") % {
+            "module": title, "scores": ", ".join(str(a.score) for a in attempts),
+            "mark": module["pass_mark"]})
+    elif assignment:
+        evidence.append(_("quiz %(module)s: never taken (assigned %(on)s, due %(due)s)") % {
+            "module": title, "on": local_day(assignment.assigned_at),
+            "due": local_day(assignment.due_at)})
+    hire_reminders = [r for r in reminders if r.role == "hire"]
+    if hire_reminders and not trained:
+        evidence.append(_("%(count)s reminder(s) to the hire") % {"count": len(hire_reminders)})
+    for criterion, score in sorted(scores.items()):
+        evidence.append(_("appraisal %(item)s / %(criterion)s: %(score)s (pass mark %(mark)s)")
+                        % {"item": item["code"], "criterion": _(criterion), "score": score,
+                           "mark": pass_mark})
+    return Facts(
+        delivered=delivery is not None,
+        delivered_late=bool(delivery and handoff and delivery.delivered_at > handoff.due_at),
+        started_late=started_late, trained=trained,
+        attempts_left=len(attempts) < module["attempts"],
+        failed={c for c, s in scores.items() if s < pass_mark},
+        passed={c for c, s in scores.items() if s >= pass_mark}, evidence=evidence)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # passed | failed | pending
+    findings: list[dict[str, Any]]
+
+
+def verdict_of(session: Session, run_id: int) -> Verdict:
+    scores = session.scalars(select(AppraisalScore).where(AppraisalScore.run_id == run_id))
+    if not list(scores):
+        return Verdict("pending", [])
+    findings = [{"item": f.item, "cause": f.cause, "responsible": f.responsible,
+                 "evidence": f.evidence, "remedial": f.remedial}
+                for f in session.scalars(select(Finding).where(Finding.run_id == run_id)
+                                         .order_by(Finding.id))]
+    return Verdict("failed" if findings else "passed", findings)
+
+
+@task(cache_policy=NO_CACHE)
+def attribute(run_id: int) -> Verdict:
+    """Record one finding per failed appraisal item (once), assign remedial modules, tell HR
+    and the boss, and publish the verdict on the run."""
+    catalog = get_catalog()
+    locale = get_settings().default_locale
+    now = clock.now()
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        rows = list(session.scalars(select(AppraisalScore).where(
+            AppraisalScore.run_id == run_id)))
+        appraised_at = max(r.submitted_at for r in rows)
+        appraisal = run.plan["position"]["appraisal"]
+        done = {f.item for f in session.scalars(select(Finding).where(Finding.run_id == run_id))}
+        for item in appraisal["items"]:
+            scores = {r.criterion: r.score for r in rows if r.item == item["code"]}
+            if item["code"] in done or all(s >= appraisal["pass_mark"] for s in scores.values()):
+                continue
+            facts = gather_facts(session, run, item, scores, appraisal["pass_mark"],
+                                 appraised_at, locale)
+            rule = first_rule(catalog.rules.attribution, facts)
+            cause = rule.cause if rule else "unattributed"
+            responsible = ("unattributed" if rule is None else
+                           next(m["owner"] for m in run.plan["modules"]
+                                if m["code"] == item["module"])
+                           if rule.responsible == Responsible.OWNER else rule.responsible.value)
+            remedial = list(rule.remedial) if rule else []
+            session.add(Finding(run_id=run_id, item=item["code"], cause=cause,
+                                responsible=responsible, evidence=facts.evidence,
+                                remedial=remedial, created_at=now))
+            for code in remedial:
+                _assign_remedial(session, run, code, now)
+            repo.audit(session=session, actor="system", action="finding", object_type="run",
+                       object_id=str(run_id), via="flow", now=now,
+                       detail={"item": item["code"], "cause": cause, "rule": cause,
+                               "facts": {k: v if not isinstance(v, set) else sorted(v)
+                                         for k, v in facts.__dict__.items()
+                                         if k != "evidence"}})
+        session.flush()
+        verdict = verdict_of(session, run_id)
+        hire = run.hire.name
+        for person in (repo.department(session=session, code="hr").owner,
+                       repo.person_by_email(session=session, email=catalog.boss.email)):
+            if person is None:
+                continue
+            link = make_link(path=f"/hr/runs/{run_id}", action="hr", person_id=person.id,
+                             object_id="hr", valid_for=RECORD_LINK_VALID_FOR)
+            message = render("verdict", to=Recipient(person.name, person.email, person.locale),
+                             hire=hire, outcome=verdict.outcome, findings=verdict.findings,
+                             link=link)
+            repo.queue_message(session=session, key=f"verdict:{run_id}:{person.email}",
+                               run_id=run_id, kind="verdict", message=message, now=now)
+    create_markdown_artifact(key=f"jieli-run-{run_id}-verdict",
+                             markdown=verdict_markdown(hire, verdict, locale),
+                             description=gettext(locale, "Probation verdict"))
+    return verdict
+
+
+def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> None:
+    """Assign a remedial module to the hire (its materials must exist to study it)."""
+    if repo.assignments_of(session=session, run_id=run.id).get(code):
+        return
+    module = get_catalog().modules[code]
+    session.add(Assignment(run_id=run.id, module_code=code, assigned_at=now,
+                           due_at=due_after(now, module.study_days),
+                           status=AssignmentStatus.ASSIGNED))
+
+
+def verdict_markdown(hire: str, verdict: Verdict, locale: str) -> str:
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    title = _("Probation verdict")
+    lines = [f"# {title}: {hire}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
+    if verdict.findings:
+        lines += ["| " + " | ".join(_(c) for c in VERDICT_COLUMNS) + " |",
+                  "|---|---|---|---|---|"]
+        for f in verdict.findings:
+            lines.append(f"| {f['item']} | {_(f['cause'])} | {f['responsible']} "
+                         f"| {'<br>'.join(f['evidence'])} | {', '.join(f['remedial'])} |")
+    return "\n".join(lines) + "\n"
