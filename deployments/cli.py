@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -204,7 +204,7 @@ def resume(
 
 
 def _play(files: list[Path], workdir: Path, api_url: str,
-          on_result: Callable[[dict], None]) -> list[dict]:
+          on_result: Callable[[dict, Any], None]) -> list[dict]:
     """Play scenario files against the Prefect server at api_url; one result per file."""
     from deployments.scenario import ScenarioInvalid, load_scenario
     from deployments.simulate import prepare_environment
@@ -225,7 +225,7 @@ def _play(files: list[Path], workdir: Path, api_url: str,
             else:
                 result = simulator.play(scenario, index)
             results.append(result)
-            on_result(result)
+            on_result(result, simulator)
     finally:
         simulator.close()
     return results
@@ -272,13 +272,102 @@ def simulate(
         with err.status("starting a Prefect server for the simulation…"):
             stack.start_prefect_server()
         results = _play(files, workdir, api_url,
-                        lambda r: print(json.dumps(r, ensure_ascii=False), flush=True)
+                        lambda r, _: print(json.dumps(r, ensure_ascii=False), flush=True)
                         if json_output else _print_result(r))
     finally:
         stack.stop()
     err.print(f"{len(results)} scenario(s) in {_time.monotonic() - started:.1f}s")
     if not all(r.get("ok") for r in results):
         raise typer.Exit(1)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the Prefect server running")]
+    = False,
+) -> None:
+    """The main job on embedded defaults: play the example scenarios, show whose leg broke."""
+    import time as _time
+    from datetime import datetime
+
+    from deployments.stack import Stack, http_ok
+
+    settings = get_settings()
+    api_url = settings.prefect_api_url
+    files = sorted(EXAMPLES.glob("*.yaml"))
+    if not files:
+        raise _fail(f"no example scenarios in {EXAMPLES}")
+    stack = Stack(settings)
+    reuse = http_ok(f"{api_url}/health")  # a `jieli up` is running: show the runs there
+    started = _time.monotonic()
+    results: list[dict] = []
+    try:
+        if not reuse:
+            with err.status("starting the Prefect server…"):
+                stack.start_prefect_server()
+        workdir = settings.data_dir.resolve() / "demo" / datetime.now().strftime("%Y%m%d-%H%M%S")
+        records = workdir / "records"
+
+        def done(result: dict, simulator: Any) -> None:
+            err.print(f"played: {result['name']} ({_time.monotonic() - started:.0f}s)")
+            if simulator.run_id is not None:
+                path = records / f"{len(list(records.glob('*.html'))) + 1:02d}.html"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(_record_page(simulator.run_id), encoding="utf-8")
+                result["record"] = str(path)
+
+        with err.status("playing the example scenarios in virtual time…"):
+            results = _play(files, workdir, api_url, done)
+        _print_verdicts(results)
+        ui = api_url.removesuffix("/api")
+        console.print(f"\nPrefect UI (runs, tags, artifacts): {ui}/runs")
+        console.print(f"Training records: {records}")
+        if keep and not reuse:
+            console.print("The Prefect server keeps running; Ctrl-C stops it.")
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    if not all(r.get("ok") for r in results):
+        raise typer.Exit(1)
+
+
+def _record_page(run_id: int) -> str:
+    """The training record of a run as a standalone HTML page (the HR page's template)."""
+    from tasks.i18n import jinja_env
+    from tasks.tracking import run_timeline
+
+    locale = get_settings().default_locale
+    timeline = run_timeline(run_id, locale)
+    page = jinja_env(locale, "forms").get_template("hr_run.html")
+    return page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline, t="")
+
+
+def _print_verdicts(results: list[dict]) -> None:
+    verdicts = Table(title="Verdicts 试用期结论")
+    for col in ("scenario 场景", "outcome 结果", "findings 原因 → 责任方", "remedial 补训",
+                "as expected"):
+        verdicts.add_column(col)
+    accountable: dict[str, list[str]] = {}
+    for r in results:
+        findings = "\n".join(f"{f['item']}: {f['cause']} → {f['responsible']}"
+                             for f in r.get("findings", []))
+        verdicts.add_row(r["name"], r.get("outcome", "?"), findings or "—",
+                         ", ".join(r.get("remedial", [])) or "—",
+                         "yes" if r.get("ok") else f"NO {r.get('error', '')}")
+        for f in r.get("findings", []):
+            accountable.setdefault(f["responsible"], []).append(f"{f['cause']} ({r['name']})")
+    console.print(verdicts)
+    summary = Table(title="Accountability by department 各部门责任")
+    for col in ("responsible 责任方", "failed items 未通过项", "causes 原因"):
+        summary.add_column(col)
+    for party, causes in sorted(accountable.items()):
+        summary.add_row(party, str(len(causes)), "\n".join(causes))
+    console.print(summary)
 
 
 def _free_port() -> int:

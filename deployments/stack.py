@@ -108,7 +108,7 @@ class Stack:
             "prefect-server",
             [sys.executable, "-m", "prefect", "server", "start", "--host",
              url.hostname or "127.0.0.1", "--port", str(url.port or 4200)],
-            ready=lambda: _http_ok(f"{self.settings.prefect_api_url}/health"),
+            ready=lambda: http_ok(f"{self.settings.prefect_api_url}/health"),
             timeout=120, port=(url.hostname or "127.0.0.1", url.port or 4200))
 
     def start_runner(self, **extra_env: str) -> Child:
@@ -130,7 +130,7 @@ class Stack:
             "forms",
             [sys.executable, "-m", "uvicorn", "forms.app:app", "--host", s.forms_host,
              "--port", str(s.forms_port)],
-            ready=lambda: _http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"),
+            ready=lambda: http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"),
             port=(s.forms_host, s.forms_port))
 
     def child(self, name: str) -> Child:
@@ -142,7 +142,7 @@ class Stack:
         self.children.clear()
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:

@@ -68,6 +68,12 @@ def holds(condition: Condition, facts: Facts) -> bool:
     return condition.passed_all is None or set(condition.passed_all) <= facts.passed
 
 
+def split_criteria(scores: dict[str, int], pass_mark: int) -> tuple[set[str], set[str]]:
+    """(failed, passed) criteria; the pass mark itself passes."""
+    failed = {c for c, s in scores.items() if s < pass_mark}
+    return failed, set(scores) - failed
+
+
 def first_rule(rules: list[AttributionRule], facts: Facts) -> AttributionRule | None:
     return next((rule for rule in rules if holds(rule.when, facts)), None)
 
@@ -131,13 +137,13 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         evidence.append(_("appraisal %(item)s / %(criterion)s: %(score)s (pass mark %(mark)s)")
                         % {"item": item["code"], "criterion": _(criterion), "score": score,
                            "mark": pass_mark})
+    failed, passed = split_criteria(scores, pass_mark)
     return Facts(
         delivered=delivery is not None,
         delivered_late=bool(delivery and handoff and delivery.delivered_at > handoff.due_at),
         started_late=started_late, trained=trained,
         attempts_left=len(attempts) < module["attempts"],
-        failed={c for c, s in scores.items() if s < pass_mark},
-        passed={c for c, s in scores.items() if s >= pass_mark}, evidence=evidence)
+        failed=failed, passed=passed, evidence=evidence)
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,7 @@ def attribute(run_id: int) -> Verdict:
         done = {f.item for f in session.scalars(select(Finding).where(Finding.run_id == run_id))}
         for item in appraisal["items"]:
             scores = {r.criterion: r.score for r in rows if r.item == item["code"]}
-            if item["code"] in done or all(s >= appraisal["pass_mark"] for s in scores.values()):
+            if item["code"] in done or not split_criteria(scores, appraisal["pass_mark"])[0]:
                 continue
             facts = gather_facts(session, run, item, scores, appraisal["pass_mark"],
                                  appraised_at, locale)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from storage import clock, repo
 from storage.catalog import Catalog
-from storage.models import QuizAttempt
+from storage.models import AppraisalScore, QuizAttempt
+from tasks.attribution import verdict_of
 from tasks.dates import local_day, local_time
 from tasks.email import Recipient, render, send_pending_mail
 from tasks.env import get_catalog, transaction
@@ -93,11 +95,16 @@ def _day(moment: datetime | None) -> str:
 
 @dataclass(frozen=True)
 class Timeline:
+    """The training record (培训记录): each module's legs, the appraisal, the findings."""
+
     run_id: int
     hire: str
     position: str
     started: str
     legs: list[Leg]
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "pending"
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_timeline(run_id: int, locale: str) -> Timeline:
@@ -125,5 +132,13 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                 assigned=_day(a.assigned_at) if a else "",
                 study_due=local_day(a.due_at) if a else "",
                 status=a.status if a else "", scores=scores))
+        items = {i["code"]: i["title"][lang] for i in run.plan["position"]["appraisal"]["items"]}
+        appraisal = [{"item": items.get(s.item, s.item), "criterion": s.criterion, "score": s.score,
+                   "comment": s.comment, "by": s.appraiser_id}
+                  for s in session.scalars(select(AppraisalScore).where(
+                      AppraisalScore.run_id == run_id).order_by(AppraisalScore.id))]
+        verdict = verdict_of(session, run_id)
         return Timeline(run.id, run.hire.name, run.plan["position"]["title"][lang],
-                        _day(run.started_at), legs)
+                        _day(run.started_at), legs, appraisal, verdict.outcome,
+                        [{**f, "item": items.get(f["item"], f["item"])}
+                         for f in verdict.findings])
