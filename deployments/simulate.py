@@ -148,9 +148,13 @@ class Simulator:
             self._play(scenario)
         except StepFailed as exc:
             result["error"] = str(exc)
-        result.update(self._report())
+        except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the others
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        try:
+            result.update(self._report())
+        finally:
+            clock.use_clock(clock.SystemClock())
         result["ok"] = "error" not in result and _expectations_hold(scenario, result)
-        clock.use_clock(clock.SystemClock())
         return result
 
     def _at(self, day: int, minutes: int = 0) -> None:
@@ -199,12 +203,13 @@ class Simulator:
         """What the scheduled sweep does, at this moment of virtual time."""
         from tasks.email import send_pending_mail
         from tasks.reminders import send_due_reminders, wake_due_runs
-        from tasks.runs import resume_requested_runs
+        from tasks.runs import resume_requested_runs, retry_failed_runs
 
         send_due_reminders()
         wake_due_runs()
         if self.run_id is not None:
             resume_requested_runs()
+            retry_failed_runs()
             self._drain()
         send_pending_mail()
 
@@ -230,8 +235,10 @@ class Simulator:
                 return
             with prefect_client() as client:
                 flow_run = client.read_flow_run(UUID(flow_run_id))
-            if flow_run.state is None or not (flow_run.state.is_scheduled()
-                                              or flow_run.state.is_pending()):
+            state = flow_run.state
+            if state is not None and (state.is_failed() or state.is_crashed()):
+                raise StepFailed(f"a pass of the run ended {state.name}: {state.message}")
+            if state is None or not (state.is_scheduled() or state.is_pending()):
                 send_pending_mail()
                 return
             # A suspending pass ends with Pause: the run waits in Prefect, as with a runner.

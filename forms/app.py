@@ -142,7 +142,7 @@ async def handoff_submit(module_code: str, request: Request,
             deliver_materials, module_code=module_code, by_email=v.person.email, via="link",
             items=items, note=data.note, link=v.link_use())
     except repo.LinkAlreadyUsed:
-        raise LinkProblem(410, "used", v.locale) from None
+        raise v.refuse(410, "used") from None
     return page("done.html", v.locale, kind="handoff", module=module,
                 runs=len(outcome.resumed) + len(outcome.deferred))
 
@@ -222,9 +222,9 @@ async def quiz_submit(assignment_id: int, request: Request,
         result = await run_in_threadpool(take_quiz, assignment_id=assignment_id,
                                          answers=data.answers, via="link", link=v.link_use())
     except repo.LinkAlreadyUsed:
-        raise LinkProblem(410, "used", v.locale) from None
+        raise v.refuse(410, "used") from None
     except QuizClosed:
-        raise LinkProblem(410, "closed", v.locale) from None
+        raise v.refuse(410, "closed") from None
     module = get_catalog().modules[result.module]
     return page("quiz_result.html", v.locale, result=result,
                 title=module.title.get("en" if v.locale == "en" else "zh_CN"))
@@ -278,7 +278,7 @@ async def appraise_submit(run_id: int, request: Request,
         await run_in_threadpool(submit_appraisal, run_id=run_id, appraiser_id=v.person.id,
                                 scores=scores, comments=comments, via="link", link=v.link_use())
     except (repo.LinkAlreadyUsed, AlreadyAppraised):
-        raise LinkProblem(410, "used", v.locale) from None
+        raise v.refuse(410, "used") from None
     return page("done.html", v.locale, kind="appraisal", module=None, runs=1)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import Query, Request
 
 from forms.permissions import Target, permitted
-from storage import repo
+from storage import clock, repo
 from storage.models import Assignment, Person
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -42,6 +42,10 @@ class Visit:
     person: Visitor
     target: Target
     locale: str
+
+    def refuse(self, status: int, kind: str) -> LinkProblem:
+        return refuse(status, kind, self.locale, action=self.claims.action,
+                      object_id=self.claims.object_id, person_id=self.person.id)
 
     def link_use(self) -> repo.LinkUse:
         c = self.claims
@@ -79,6 +83,18 @@ def _target(action: str, object_id: str) -> Target | None:
     return None
 
 
+def refuse(status: int, kind: str, locale: str, *, action: str, object_id: str,
+           person_id: int | None = None) -> LinkProblem:
+    """Audit a refused link (in a transaction of its own, so it stays) and return the problem
+    to raise."""
+    with transaction() as session:
+        person = session.get(Person, person_id) if person_id is not None else None
+        repo.audit(session=session, actor=person.email if person else "unknown",
+                   action=f"refused-link:{kind}", object_type=action, object_id=object_id,
+                   via="link", now=clock.now(), detail={"status": status})
+    return LinkProblem(status, kind, locale)
+
+
 def visit(action: str, permission: str | None = None,
           scope_object: str | None = None) -> Callable[..., Visit]:
     """A dependency admitting a link for `action` on the path's object (its first param), or,
@@ -86,21 +102,23 @@ def visit(action: str, permission: str | None = None,
 
     def dependency(request: Request, t: str = Query("")) -> Visit:
         locale = request_locale(request)
+        object_id = scope_object or str(next(iter(request.path_params.values()), ""))
         try:
             claims = read_token(t)
         except LinkInvalid:
-            raise LinkProblem(403, "invalid", locale) from None
+            raise refuse(403, "invalid", locale, action=action, object_id=object_id) from None
         except LinkExpired:
-            raise LinkProblem(410, "expired", locale) from None
-        object_id = scope_object or str(next(iter(request.path_params.values()), ""))
+            raise refuse(410, "expired", locale, action=action, object_id=object_id) from None
         if claims.action != action or claims.object_id != object_id:
-            raise LinkProblem(403, "invalid", locale)
+            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
+                         person_id=claims.person_id)
         catalog = get_catalog()
         with transaction() as session:
             person = session.get(Person, claims.person_id)
-            if person is None:
-                raise LinkProblem(403, "invalid", locale)
-            visitor = Visitor(person.id, person.name, person.email, person.locale)
+            visitor = Visitor(person.id, person.name, person.email, person.locale) \
+                if person else None
+        if visitor is None:
+            raise refuse(403, "invalid", locale, action=action, object_id=object_id)
         # The person's own language first, then the browser's.
         locale = normalize_locale(visitor.locale) if visitor.locale else locale
         target = _target(action, object_id)
@@ -114,7 +132,8 @@ def visit(action: str, permission: str | None = None,
         if not ok:
             raise LinkProblem(403, "forbidden", locale)
         if spent and request.method == "POST":
-            raise LinkProblem(410, "used", locale)
+            raise refuse(410, "used", locale, action=action, object_id=object_id,
+                         person_id=visitor.id)
         return Visit(claims, visitor, target, locale)
 
     return dependency

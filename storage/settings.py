@@ -2,11 +2,13 @@
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "jieli-development-secret-change-me"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class SmtpSettings(BaseModel):
@@ -45,10 +47,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
-        if self.environment != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
+        # The default secret is public (it is in the repository): links signed with it can be
+        # forged, so it is allowed only in development with links that stay on loopback.
+        host = urlparse(self.public_base_url).hostname or ""
+        exposed = self.environment != "development" or host not in LOOPBACK
+        if exposed and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError(
-                "JIELI_SECRET_KEY is still the development default; "
-                "set a secret of your own outside development"
+                "JIELI_SECRET_KEY is still the development default; set a secret of your own "
+                "when links leave this machine (JIELI_PUBLIC_BASE_URL) or outside development"
             )
         return self
 

@@ -69,6 +69,8 @@ def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[s
                 session.add(AppraisalScore(run_id=run_id, item=item, criterion=criterion,
                                            score=score, comment=comments.get(item, ""),
                                            appraiser_id=appraiser_id, submitted_at=now))
+        repo.close_gate(session=session, run_id=run_id, kind="appraisal", subject="appraisal",
+                        now=now)
         run.resume_requested_at = now
         repo.audit(session=session, actor=appraiser.email, action="appraisal-submitted",
                    object_type="run", object_id=str(run_id), via=via, now=now,

@@ -34,6 +34,7 @@ from tasks.dates import due_after, local_date, local_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import N_, gettext
+from tasks.learning import study_link
 from tasks.links import make_link
 
 CAUSES = (N_("content-not-delivered"), N_("onboarding-started-late"), N_("content-late"),
@@ -153,14 +154,19 @@ class Verdict:
 
 
 def verdict_of(session: Session, run_id: int) -> Verdict:
-    scores = session.scalars(select(AppraisalScore).where(AppraisalScore.run_id == run_id))
-    if not list(scores):
+    """The outcome from the scores (pending until submitted), with the findings so far."""
+    scores = list(session.scalars(select(AppraisalScore).where(AppraisalScore.run_id == run_id)))
+    if not scores:
         return Verdict("pending", [])
+    pass_mark = repo.get_run(session=session, run_id=run_id) \
+        .plan["position"]["appraisal"]["pass_mark"]
+    failed = bool(split_criteria({f"{s.item}.{s.criterion}": s.score for s in scores},
+                                 pass_mark)[0])
     findings = [{"item": f.item, "cause": f.cause, "responsible": f.responsible,
                  "evidence": f.evidence, "remedial": f.remedial}
                 for f in session.scalars(select(Finding).where(Finding.run_id == run_id)
                                          .order_by(Finding.id))]
-    return Verdict("failed" if findings else "passed", findings)
+    return Verdict("failed" if failed else "passed", findings)
 
 
 @task(cache_policy=NO_CACHE)
@@ -222,13 +228,23 @@ def attribute(run_id: int) -> Verdict:
 
 
 def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> None:
-    """Assign a remedial module to the hire (its materials must exist to study it)."""
+    """Assign a remedial module to the hire and email them its study link (once)."""
     if repo.assignments_of(session=session, run_id=run.id).get(code):
         return
     module = get_catalog().modules[code]
-    session.add(Assignment(run_id=run.id, module_code=code, assigned_at=now,
-                           due_at=due_after(now, module.study_days),
-                           status=AssignmentStatus.ASSIGNED))
+    assignment = Assignment(run_id=run.id, module_code=code, assigned_at=now,
+                            due_at=due_after(now, module.study_days),
+                            status=AssignmentStatus.ASSIGNED)
+    session.add(assignment)
+    session.flush()
+    hire = run.hire
+    message = render(
+        "assignment", to=Recipient(hire.name, hire.email, hire.locale),
+        pass_mark=module.quiz.pass_mark,
+        modules=[{"title": module.title.get(hire.locale), "due": local_day(assignment.due_at),
+                  "link": study_link(person_id=hire.id, assignment_id=assignment.id)}])
+    repo.queue_message(session=session, key=f"remedial:{run.id}:{code}", run_id=run.id,
+                       kind="assignment", message=message, now=now)
 
 
 def verdict_markdown(hire: str, verdict: Verdict, locale: str) -> str:

@@ -102,6 +102,17 @@ def study_link(*, person_id: int, assignment_id: int) -> str:
                      object_id=str(assignment_id), valid_for=STUDY_LINK_VALID_FOR)
 
 
+def planned_module(plan: dict, code: str) -> dict:
+    """The module as the run's plan has it; a remedial module (not in the plan) as the
+    catalog has it now."""
+    found = next((m for m in plan["modules"] if m["code"] == code), None)
+    if found is not None:
+        return found
+    module = get_catalog().modules[code]
+    return {"code": code, "title": module.title.model_dump(), "pass_mark": module.quiz.pass_mark,
+            "attempts": module.quiz.attempts, "study_days": module.study_days}
+
+
 def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
               link: repo.LinkUse | None = None) -> QuizResult:
     """Grade an attempt and record it; a failed one with attempts left sends the retest email.
@@ -119,7 +130,7 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
         if assignment.status != AssignmentStatus.ASSIGNED:
             raise QuizClosed(assignment.status)
         run = repo.get_run(session=session, run_id=assignment.run_id)
-        planned = next(m for m in run.plan["modules"] if m["code"] == assignment.module_code)
+        planned = planned_module(run.plan, assignment.module_code)
         taken = session.scalar(select(func.count()).select_from(QuizAttempt).where(
             QuizAttempt.assignment_id == assignment_id)) or 0
         score = grade(catalog.modules[assignment.module_code].quiz.questions, answers)

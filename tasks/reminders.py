@@ -110,9 +110,11 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
                                      department=notice.department, about=gate.subject,
                                      day_no=overdue, sent_at=now))
                 person = notice.person
-                late = run.hire.name if gate.kind == "study" else (
-                    repo.department(session=session, code=gate.waiting_on).owner.name
-                    if gate.kind == "handoff" else notice.person.name)
+                dept = repo.department(session=session, code=gate.waiting_on) \
+                    if gate.kind != "study" else None
+                # Who is late: the hire, the owner of the materials, or the appraiser.
+                late = run.hire.name if dept is None else (
+                    dept.owner.name if gate.kind == "handoff" else dept.manager.name)
                 message = render(
                     "reminder", to=Recipient(person.name, person.email, person.locale),
                     escalation=notice.kind == "escalation", days=overdue,
@@ -127,7 +129,8 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
 
 def _already_told(session: Session, gate: Gate, notice: Notice, overdue: int) -> bool:
     query = select(Reminder.id).where(Reminder.gate_id == gate.id,
-                                      Reminder.to_email == notice.person.email)
+                                      Reminder.to_email == notice.person.email,
+                                      Reminder.kind == notice.kind)
     if notice.kind == "reminder":
         query = query.where(Reminder.day_no == overdue)  # one a day
     return session.scalar(query.limit(1)) is not None  # an escalation goes once

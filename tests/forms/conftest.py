@@ -40,6 +40,14 @@ class Forms:
                   "used_links", "outbox", "assignments", "handoffs", "audit_log"]
         return {t: self.sql(f"select count(*) from {t}")[0][0] for t in tables}
 
+    def refused(self, before: dict[str, int], refusals: int) -> list[str]:
+        """Assert nothing but the audit log changed, by `refusals` entries; return them."""
+        after = self.counts()
+        assert after.pop("audit_log") == before["audit_log"] + refusals
+        assert after == {k: v for k, v in before.items() if k != "audit_log"}
+        return [a for (a,) in self.sql(
+            "select action from audit_log order by id desc limit :n", n=refusals)]
+
     def person_id(self, email: str) -> int:
         return self.sql("select id from people where email = :e", e=email)[0][0]
 

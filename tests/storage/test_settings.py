@@ -30,3 +30,12 @@ def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.Mon
         Settings()
     monkeypatch.setenv("JIELI_SECRET_KEY", "a-real-secret-of-our-own")
     assert Settings().environment == "production"
+
+
+def test_the_development_secret_is_refused_when_links_leave_the_machine(
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("JIELI_PUBLIC_BASE_URL", "https://jieli.example.com")
+    with pytest.raises(ValidationError, match="JIELI_SECRET_KEY"):
+        Settings()
+    monkeypatch.setenv("JIELI_PUBLIC_BASE_URL", "http://localhost:8000")
+    assert Settings().public_base_url == "http://localhost:8000"
