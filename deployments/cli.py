@@ -207,13 +207,15 @@ def _play(files: list[Path], workdir: Path, api_url: str,
           on_result: Callable[[dict, Any], None]) -> list[dict]:
     """Play scenario files against the Prefect server at api_url; one result per file."""
     from deployments.scenario import ScenarioInvalid, load_scenario
-    from deployments.simulate import prepare_environment
+    from deployments.simulate import SIMULATION_DEPLOYMENT, prepare_environment
 
     prepare_environment(workdir, api_url)
     from deployments.simulate import Simulator
     from flows.onboarding import onboarding
 
-    onboarding.to_deployment(name="onboarding", tags=["jieli"]).apply()  # type: ignore[union-attr]
+    # A deployment of its own: a runner serving "onboarding" must not take simulated runs.
+    onboarding.to_deployment(name=SIMULATION_DEPLOYMENT,  # type: ignore[union-attr]
+                             tags=["jieli", "simulation"]).apply()
     simulator = Simulator(workdir, api_url)
     results = []
     try:

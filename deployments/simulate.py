@@ -29,6 +29,8 @@ import httpx
 
 from deployments.scenario import Scenario
 
+SIMULATION_DEPLOYMENT = "simulation"
+
 
 def prepare_environment(workdir: Path, prefect_api_url: str) -> None:
     """Point Prefect (read once, at its import) and Jieli at this simulation's places."""
@@ -39,6 +41,7 @@ def prepare_environment(workdir: Path, prefect_api_url: str) -> None:
         "PREFECT_LOCAL_STORAGE_PATH": str(workdir / "prefect" / "results"),
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
+        "JIELI_DEPLOYMENT": SIMULATION_DEPLOYMENT,
     })
 
 

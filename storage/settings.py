@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Empty means the default catalog shipped in storage/catalog.
     catalog_dir: Path | None = None
+    # The deployment onboarding runs are created from ("onboarding/<name>"). The simulator uses
+    # its own, so that a runner serving "onboarding" never takes a simulated run.
+    deployment: str = "onboarding"
     # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
     failpoints: str = ""
 

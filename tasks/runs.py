@@ -34,7 +34,6 @@ from storage.models import Run, RunStatus
 from storage.settings import get_settings
 from tasks.env import get_catalog, transaction
 
-DEPLOYMENT = "onboarding/onboarding"
 log = logging.getLogger(__name__)
 
 # What "Prefect cannot be reached" looks like from the client.
@@ -121,7 +120,8 @@ def ensure_flow_run(run_id: int) -> str:
         # must not be handed an old run's flow run.
         key = f"jieli-run-{run.uid or run_id}"
     with prefect_client() as client:
-        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        deployment = client.read_deployment_by_name(
+            f"onboarding/{get_settings().deployment}")
         flow_run = client.create_flow_run_from_deployment(
             deployment.id, parameters={"run_id": run_id}, name=name,
             tags=["jieli", f"position:{position}"],
@@ -197,7 +197,8 @@ def retry_failed_runs() -> int:
     with prefect_client() as client:
         runs = [r for r in client.read_flow_runs(
             flow_run_filter=failed,
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["onboarding"])))
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(
+                any_=[get_settings().deployment])))
             if str(r.id) in active]
         for flow_run in runs:
             client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
@@ -215,7 +216,8 @@ def recover_interrupted_runs() -> int:
     with prefect_client() as client:
         runs = client.read_flow_runs(
             flow_run_filter=interrupted,
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["onboarding"])))
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(
+                any_=[get_settings().deployment])))
         for flow_run in runs:
             client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
     return len(runs)
