@@ -203,5 +203,6 @@ def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once(live: Live):
     assert live.sql("select count(*) from outbox where run_id = :r and status != 'sent'",
                     r=run_id) == [(0,)]
     arrived = [m for m in live.mail() if "林静" in str(m["Subject"])]
-    assert len(arrived) == len(waiting)
-    assert len(live.mail()) == before + len(waiting)
+    assert len(arrived) == len(waiting)  # every message, once
+    assert len({m["Message-ID"] for m in arrived}) == len(waiting)
+    assert len(live.mail()) >= before + len(waiting)  # other runs of this stack may mail too
