@@ -260,14 +260,14 @@ def simulate(
     import tempfile
     import time as _time
 
-    from deployments.stack import Stack
+    from deployments.stack import Stack, free_port
     from storage.settings import Settings
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
     workdir = Path(tempfile.mkdtemp(prefix="jieli-simulate-"))
-    api_url = f"http://127.0.0.1:{_free_port()}/api"
+    api_url = f"http://127.0.0.1:{free_port()}/api"
     stack = Stack(Settings(data_dir=workdir, prefect_api_url=api_url))
     started = _time.monotonic()
     try:
@@ -371,13 +371,6 @@ def _print_verdicts(results: list[dict]) -> None:
         summary.add_row(party, str(len(causes)), "\n".join(causes))
     console.print(summary)
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @app.command()

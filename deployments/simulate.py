@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from deployments.scenario import Scenario
+from deployments.stack import free_port
 
 SIMULATION_DEPLOYMENT = "simulation"
 
@@ -73,14 +74,6 @@ class Mailbox:
         return None
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Simulator:
     """Plays scenarios one after another, each on storage of its own."""
 
@@ -90,10 +83,10 @@ class Simulator:
         self.workdir = workdir
         self.prefect_api_url = prefect_api_url
         self.mailbox = Mailbox()
-        self.smtp_port = _free_port()
+        self.smtp_port = free_port()
         self.smtp = Controller(self.mailbox, hostname="127.0.0.1", port=self.smtp_port)
         self.smtp.start()
-        self.forms_port = _free_port()
+        self.forms_port = free_port()
         self._server: Any = None
 
     def close(self) -> None:

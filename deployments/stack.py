@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -142,6 +143,13 @@ class Stack:
         self.children.clear()
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def http_ok(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
@@ -162,8 +170,6 @@ def _runner_polling(api_url: str, since: float) -> bool:
 
 
 def _port_open(host: str, port: int) -> bool:
-    import socket
-
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import json
 import mailbox
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from deployments.stack import Stack, stack_env
+from deployments.stack import Stack, free_port, stack_env
 from storage.db import upgrade
 from storage.settings import Settings, SmtpSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30, every: float = 0.2,

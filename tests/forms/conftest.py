@@ -6,7 +6,6 @@ tolerate anyway; the flow side is covered by tests/flows and the browser test.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -16,15 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from deployments.stack import free_port
 from storage.db import get_engine
 from storage.settings import get_settings
 from tasks.env import get_catalog
-
-
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -71,7 +65,7 @@ class Forms:
 @pytest.fixture
 def forms(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forms]:
     monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{_unused_port()}/api")
+    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     get_settings.cache_clear()
     get_catalog.cache_clear()
     from deployments.cli import prepare_storage
