@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# Creates .venv with the pinned dependencies (requirements.lock) and Jieli itself.
+# Makes a machine ready to run Jieli and its tests: the system packages the browser tests
+# need (Debian's chromium and CJK fonts), then .venv with the pinned dependencies
+# (requirements.lock) and Jieli itself. Safe to run again; it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "Jieli needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version))" >&2; exit 1; }
+
+# The browser tests drive Debian's chromium (never a browser Playwright downloads) and need
+# fonts with Chinese glyphs for screenshots people can read.
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi micro hei"; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium and fonts-wqy-microhei (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "warning: the browser tests need Debian's chromium and fonts-wqy-microhei;" \
+         "run: sudo apt-get install -y chromium fonts-wqy-microhei" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.lock
