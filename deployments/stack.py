@@ -32,6 +32,9 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
         "JIELI_PUBLIC_BASE_URL": settings.public_base_url,
         "JIELI_SMTP__HOST": settings.smtp.host,
         "JIELI_SMTP__PORT": str(settings.smtp.port),
+        "JIELI_QUICK_CHORES_SECONDS": str(settings.quick_chores_seconds),
+        "JIELI_TIMED_CHORES_SECONDS": str(settings.timed_chores_seconds),
+        "JIELI_SWEEP_EVERY_SECONDS": str(settings.sweep_every_seconds),
         "PREFECT_HOME": str(data / "prefect"),
         "PREFECT_API_URL": settings.prefect_api_url,
         # Results of passes must be readable by whichever process resumes the run.
@@ -41,9 +44,10 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
-        # The sweep runs every minute; keep only its next few runs in the UI, not a hundred.
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "3",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "PT1H",
+        # The hourly sweep is the only scheduled deployment: keep one future run of it in the
+        # boss's run list, not a hundred (it removes its own past runs).
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS": "1",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "1",
     })
     if settings.database_url:
         env["JIELI_DATABASE_URL"] = settings.database_url

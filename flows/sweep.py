@@ -1,39 +1,37 @@
-"""The sweep: a scheduled pass over everything that waits on time or on Prefect itself."""
+"""The sweep: an hourly, visible pass over everything that waits on time or on Prefect.
+
+In `jieli up` the runner does the same chores in-process every few seconds and every minute
+(tasks/housekeeping.py); this flow is the record the boss sees, and the housekeeping of
+installations whose runs are executed by Prefect workers. It keeps only its latest run.
+"""
 
 from __future__ import annotations
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
-from tasks.email import send_pending_mail
-from tasks.reminders import send_due_reminders, wake_due_runs
-from tasks.runs import resume_requested_runs, retry_failed_runs
+from tasks.housekeeping import forget_earlier_sweeps, quick_chores, timed_chores
+
+
+@task(cache_policy=NO_CACHE)
+def chores_due_by_time() -> dict[str, object]:
+    return timed_chores()
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 15])
-def send_queued_mail() -> dict[str, int]:
-    return send_pending_mail()
+def resume_runs_and_send_mail() -> dict[str, object]:
+    return quick_chores()
 
 
 @task(cache_policy=NO_CACHE)
-def remind_overdue() -> list[int]:
-    return send_due_reminders()
-
-
-@task(cache_policy=NO_CACHE)
-def wake_runs() -> list[int]:
-    return wake_due_runs()
-
-
-@task(cache_policy=NO_CACHE)
-def resume_waiting_runs() -> dict[str, int]:
-    return {**resume_requested_runs(), "retried": retry_failed_runs()}
+def forget_earlier_runs() -> int:
+    return forget_earlier_sweeps(flow_run.get_id())
 
 
 @flow(name="sweep")
 def sweep() -> dict[str, object]:
     """Overdue legs get their reminders, runs due to wake are resumed, queued mail goes."""
-    reminded = remind_overdue()
-    woken = wake_runs()
-    return {"reminded": reminded, "woken": woken, "mail": send_queued_mail(),
-            "runs": resume_waiting_runs()}
+    timed = chores_due_by_time()
+    quick = resume_runs_and_send_mail()
+    return {**timed, **quick, "forgotten": forget_earlier_runs()}

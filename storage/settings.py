@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # The deployment onboarding runs are created from ("onboarding/<name>"). The simulator uses
     # its own, so that a runner serving "onboarding" never takes a simulated run.
     deployment: str = "onboarding"
+    # Housekeeping (tasks/housekeeping.py): the runner resumes runs someone acted on and sends
+    # queued mail every `quick_chores_seconds`, does reminders and retries every
+    # `timed_chores_seconds`; the visible `sweep` flow runs every `sweep_every_seconds`.
+    quick_chores_seconds: float = 2.0
+    timed_chores_seconds: float = 60.0
+    sweep_every_seconds: int = 3600
     # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
     failpoints: str = ""
 

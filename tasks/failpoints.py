@@ -1,8 +1,10 @@
 """Fault injection for crash tests: a named point where a pass can be made to stop and hang.
 
 With JIELI_FAILPOINTS=after-gates, a pass that reaches `failpoint("after-gates")` writes a
-marker file `failpoint-after-gates` in the data directory and hangs, so that a test can kill
-the runner at exactly that point. Unset (always, outside tests), a failpoint does nothing.
+marker file `failpoint-after-gates` in the data directory and hangs while the marker is
+there, so that a test can kill the runner at exactly that point, or act while the pass is
+under way and then let it go on by removing the marker. Unset (always, outside tests), a
+failpoint does nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ def failpoint(name: str) -> None:
     if name not in settings.failpoints.split(","):
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / f"failpoint-{name}").write_text(name)
-    # Hang rather than exit, so the test decides when and how the process dies.
-    while True:
-        time.sleep(1)
+    marker = settings.data_dir / f"failpoint-{name}"
+    marker.write_text(name)
+    # Hang rather than exit, so the test decides when and how the process dies, or whether
+    # the pass goes on.
+    while marker.exists():
+        time.sleep(0.1)
