@@ -13,6 +13,7 @@ from prefect.deployments.runner import RunnerDeployment
 
 from flows.onboarding import onboarding
 from flows.sweep import sweep
+from storage.settings import get_settings
 from tasks.runs import recover_interrupted_runs, resume_requested_runs
 
 SWEEP_EVERY_SECONDS = 60
@@ -31,7 +32,8 @@ def main() -> None:
         deployment.apply()
     log.info("rescheduled %d interrupted run(s)", recover_interrupted_runs())
     log.info("resume requests: %s", resume_requested_runs())
-    serve(*deployments, print_starting_message=True)
+    # Without a limit, serve() starts a process for every scheduled run at once.
+    serve(*deployments, print_starting_message=True, limit=get_settings().runner_limit)
 
 
 if __name__ == "__main__":
