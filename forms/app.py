@@ -155,9 +155,9 @@ def _assignment(assignment_id: int) -> tuple[Assignment, list[DeliveredMaterial]
         assignment = session.get_one(Assignment, assignment_id)
         delivery = repo.latest_delivery(session=session, module_code=assignment.module_code)
         materials = list(delivery.items) if delivery else []
-        scores = [a.score for a in session.scalars(
-            select(QuizAttempt).where(QuizAttempt.assignment_id == assignment_id)
-            .order_by(QuizAttempt.attempt_no))]
+        scores = list(session.scalars(
+            select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment_id)
+            .order_by(QuizAttempt.attempt_no)))
         return assignment, materials, scores
 
 

@@ -123,7 +123,9 @@ def visit(action: str, permission: str | None = None,
             ok = person is not None and target is not None and allowed(
                 catalog.permissions, grants_of(session=session, catalog=catalog, person=person),
                 person.id, permission or action, target)
-            spent = repo.link_used(session=session, nonce=claims.nonce)
+            # Only a POST spends a link; a GET may show the form again.
+            spent = request.method == "POST" and repo.link_used(session=session,
+                                                                nonce=claims.nonce)
         if visitor is None:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id)
         # The person's own language first, then the browser's.

@@ -36,18 +36,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _query_only(connection: Any, on: bool) -> None:
+    # Pooled connections serve both kinds; the pragma is sent only when the kind changes.
+    if connection.info.get("query_only") != on:
+        connection.exec_driver_sql(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+        connection.info["query_only"] = on
+
+
 def _sqlite_begin(connection: Any) -> None:
     if connection.get_execution_options().get(READING):
         # A deferred BEGIN takes no lock in WAL mode: the reader sees a snapshot and never
         # waits for a writer nor makes one wait. query_only makes a write in it fail loudly
         # instead of trying to upgrade the lock (which SQLite cannot wait for).
-        connection.exec_driver_sql("PRAGMA query_only=ON")
+        _query_only(connection, True)
         connection.exec_driver_sql("BEGIN")
         return
     # A write transaction takes SQLite's write lock when it begins (waiting up to the busy
     # timeout), so that a check-then-write (is there a delivery? then open a gate) cannot
     # interleave with another writer.
-    connection.exec_driver_sql("PRAGMA query_only=OFF")
+    _query_only(connection, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -81,23 +88,27 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+@lru_cache(maxsize=16)
+def _sessions(engine: Engine, reading: bool) -> sessionmaker[Session]:
+    # Made once: a sessionmaker per transaction cost a page about a millisecond.
+    bind = engine.execution_options(**{READING: True}) if reading else engine
+    return sessionmaker(bind, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A write transaction: committed when the block ends, rolled back on an exception.
 
     On SQLite it holds the write lock from its start, so other writers wait for it."""
-    factory = sessionmaker(get_engine(url), expire_on_commit=False)
-    with factory.begin() as session:
+    with _sessions(get_engine(url), False).begin() as session:
         yield session
 
 
 @contextmanager
 def read_scope(url: str) -> Iterator[Session]:
     """A read-only transaction: on SQLite it takes no lock and waits for none; a write fails."""
-    engine = get_engine(url).execution_options(**{READING: True})
     # Ended by a commit rather than a rollback so that what was read stays loaded afterwards.
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory.begin() as session:
+    with _sessions(get_engine(url), True).begin() as session:
         yield session
 
 
