@@ -384,11 +384,11 @@ def outbox(
     from storage.models import OutboxMessage, OutboxStatus
     from tasks.dates import local_time
     from tasks.email import send_pending_mail
-    from tasks.env import transaction
+    from tasks.env import reading
 
     if send:
         console.print(f"outbox: {send_pending_mail()}")
-    with transaction() as session:
+    with reading() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if not all_:
             query = query.where(OutboxMessage.status != OutboxStatus.SENT)
@@ -409,13 +409,13 @@ def runs() -> None:
     from uuid import UUID
 
     from storage import clock, repo
-    from tasks.env import transaction
+    from tasks.env import reading
     from tasks.runs import UNREACHABLE, prefect_client
     from tasks.status import view_run
 
     now = clock.now()
     locale = get_settings().default_locale
-    with transaction() as session:
+    with reading() as session:
         rows = [(run, run.hire.name, view_run(session=session, run=run, now=now, locale=locale))
                 for run in repo.active_runs(session=session)]
     states: dict[str, str] = {}

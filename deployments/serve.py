@@ -62,7 +62,8 @@ def main() -> None:
     threading.Thread(target=keep_house, args=(settings, stop), name="housekeeping",
                      daemon=True).start()
     try:
-        serve(*deployments, print_starting_message=True)
+        # Without a limit, serve() starts a process for every scheduled run at once.
+        serve(*deployments, print_starting_message=True, limit=settings.runner_limit)
     finally:
         stop.set()
 

@@ -25,7 +25,7 @@ from storage.models import Assignment, DeliveredMaterial, QuizAttempt
 from storage.settings import get_settings
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
 from tasks.dates import local_day
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading
 from tasks.handoff import deliver_materials
 from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
@@ -151,13 +151,13 @@ async def handoff_submit(module_code: str, request: Request,
 
 
 def _assignment(assignment_id: int) -> tuple[Assignment, list[DeliveredMaterial], list[int]]:
-    with transaction() as session:
+    with reading() as session:
         assignment = session.get_one(Assignment, assignment_id)
         delivery = repo.latest_delivery(session=session, module_code=assignment.module_code)
         materials = list(delivery.items) if delivery else []
-        scores = [a.score for a in session.scalars(
-            select(QuizAttempt).where(QuizAttempt.assignment_id == assignment_id)
-            .order_by(QuizAttempt.attempt_no))]
+        scores = list(session.scalars(
+            select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment_id)
+            .order_by(QuizAttempt.attempt_no)))
         return assignment, materials, scores
 
 
@@ -234,7 +234,7 @@ async def quiz_submit(assignment_id: int, request: Request,
 
 
 def _items(run_id: int, locale: str) -> list[dict[str, Any]]:
-    with transaction() as session:
+    with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)
         hire = run.hire.name
         items = run.plan["position"]["appraisal"]["items"]

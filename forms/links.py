@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Query, Request
+from sqlalchemy.orm import Session
 
-from forms.permissions import Target, permitted
+from forms.permissions import Target, allowed, grants_of, permitted
 from storage import clock, repo
 from storage.models import Assignment, Person
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import LinkClaims, LinkExpired, LinkInvalid, read_token
 
@@ -57,7 +58,7 @@ def request_locale(request: Request) -> str:
     return normalize_locale(request.headers.get("accept-language"))
 
 
-def _target(action: str, object_id: str) -> Target | None:
+def _target(session: Session, action: str, object_id: str) -> Target | None:
     catalog = get_catalog()
     if action == "hr":
         return Target("area", object_id, "hr")
@@ -66,20 +67,19 @@ def _target(action: str, object_id: str) -> Target | None:
         return Target("module", object_id, module.owner) if module else None
     if not object_id.isdigit():
         return None
-    with transaction() as session:
-        if action in ("study", "quiz"):
-            assignment = session.get(Assignment, int(object_id))
-            if assignment is None:
-                return None
-            run = repo.get_run(session=session, run_id=assignment.run_id)
-            return Target("assignment", object_id, run.plan["position"]["department"],
-                          run.hire_id)
-        if action == "appraise":
-            try:
-                run = repo.get_run(session=session, run_id=int(object_id))
-            except LookupError:
-                return None
-            return Target("run", object_id, run.plan["position"]["department"], run.hire_id)
+    if action in ("study", "quiz"):
+        assignment = session.get(Assignment, int(object_id))
+        if assignment is None:
+            return None
+        run = repo.get_run(session=session, run_id=assignment.run_id)
+        return Target("assignment", object_id, run.plan["position"]["department"],
+                      run.hire_id)
+    if action == "appraise":
+        try:
+            run = repo.get_run(session=session, run_id=int(object_id))
+        except LookupError:
+            return None
+        return Target("run", object_id, run.plan["position"]["department"], run.hire_id)
     return None
 
 
@@ -113,23 +113,31 @@ def visit(action: str, permission: str | None = None,
             raise refuse(403, "invalid", locale, action=action, object_id=object_id,
                          person_id=claims.person_id)
         catalog = get_catalog()
-        with transaction() as session:
+        # One read transaction admits the link (no write lock: mail scanners and readers
+        # never queue behind a flow pass); only a refusal writes, to audit it.
+        with reading() as session:
             person = session.get(Person, claims.person_id)
             visitor = Visitor(person.id, person.name, person.email, person.locale) \
                 if person else None
+            target = _target(session, action, object_id) if person else None
+            ok = person is not None and target is not None and allowed(
+                catalog.permissions, grants_of(session=session, catalog=catalog, person=person),
+                person.id, permission or action, target)
+            # Only a POST spends a link; a GET may show the form again.
+            spent = request.method == "POST" and repo.link_used(session=session,
+                                                                nonce=claims.nonce)
         if visitor is None:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id)
         # The person's own language first, then the browser's.
         locale = normalize_locale(visitor.locale) if visitor.locale else locale
-        target = _target(action, object_id)
         if target is None:
             raise LinkProblem(404, "missing", locale)
-        with transaction() as session:
-            person = session.get_one(Person, visitor.id)
-            ok = permitted(session=session, catalog=catalog, person=person,
-                           action=permission or action, target=target, via="link")
-            spent = repo.link_used(session=session, nonce=claims.nonce)
         if not ok:
+            with transaction() as session:
+                # `permitted` decides again and audits the refusal, in a write transaction.
+                permitted(session=session, catalog=catalog,
+                          person=session.get_one(Person, visitor.id),
+                          action=permission or action, target=target, via="link")
             raise LinkProblem(403, "forbidden", locale)
         if spent and request.method == "POST":
             raise refuse(410, "used", locale, action=action, object_id=object_id,

@@ -1,10 +1,11 @@
 """One settings object for the whole of Jieli, read from JIELI_* environment variables."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "jieli-development-secret-change-me"
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     quick_chores_seconds: float = 2.0
     timed_chores_seconds: float = 60.0
     sweep_every_seconds: int = 3600
+    # How many flow passes the runner executes at once (each is a process); the others wait in
+    # Prefect as Scheduled. Sized to the cores: more passes at once only share the CPU and
+    # hold SQLite's write lock longer each.
+    runner_limit: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1)
     # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
     failpoints: str = ""
 

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from storage import clock, repo
 from storage.models import Run, RunStatus
 from storage.settings import get_settings
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def resume_run(run_id: int) -> bool:
     An already-resumed or running run counts as success: its pass reads storage after the
     request (or sees `resume_requested_at` and takes another pass before it suspends).
     """
-    with transaction() as session:
+    with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)
         flow_run_id, status = run.flow_run_id, run.status
     if status == RunStatus.COMPLETED:
@@ -173,7 +173,7 @@ def resume_run(run_id: int) -> bool:
 
 def resume_requested_runs() -> dict[str, int]:
     """Resume every run whose resume was requested and not yet taken up (sweep, start-up)."""
-    with transaction() as session:
+    with reading() as session:
         ids = list(session.scalars(select(Run.id).where(
             Run.status == RunStatus.ACTIVE,
             (Run.resume_requested_at.is_not(None)) | (Run.flow_run_id.is_(None)))))
@@ -191,7 +191,7 @@ def retry_failed_runs() -> int:
     """
     failed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
         any_=[StateType.FAILED, StateType.CRASHED])))
-    with transaction() as session:
+    with reading() as session:
         active = set(session.scalars(select(Run.flow_run_id).where(
             Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None))))
     with prefect_client() as client:

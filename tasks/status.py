@@ -15,7 +15,7 @@ from storage import clock, repo
 from storage.models import AssignmentStatus, Run, RunStatus
 from storage.settings import get_settings
 from tasks.dates import days_overdue, local_day
-from tasks.env import transaction
+from tasks.env import reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
 from tasks.runs import flow_run_name, prefect_client
 
@@ -102,7 +102,7 @@ def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
 def publish_status(run_id: int, flow_run_id: str) -> RunView:
     """Show who blocks the run: `waiting:<who>` tags, the run's name, and two artifacts."""
     locale = get_settings().default_locale
-    with transaction() as session:
+    with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)
         view = view_run(session=session, run=run, now=clock.now(), locale=locale)
         hire, base_name = run.hire.name, flow_run_name(run)

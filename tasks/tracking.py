@@ -15,7 +15,7 @@ from storage.models import AppraisalScore, QuizAttempt
 from tasks.attribution import verdict_of
 from tasks.dates import local_day, local_time
 from tasks.email import Recipient, render, send_pending_mail
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.links import make_link
 from tasks.status import Blocker, view_run
 
@@ -66,7 +66,7 @@ class RunRow:
 def runs_overview(locale: str) -> list[RunRow]:
     now = clock.now()
     lang = "en" if locale == "en" else "zh_CN"
-    with transaction() as session:
+    with reading() as session:
         return [RunRow(run.id, run.hire.name, run.position_code,
                        run.plan["position"]["title"][lang], run.status,
                        local_day(run.started_at),
@@ -110,7 +110,7 @@ class Timeline:
 def run_timeline(run_id: int, locale: str) -> Timeline:
     """Each module's legs: hand-off requested, due, delivered by whom; assigned, attempts."""
     lang = "en" if locale == "en" else "zh_CN"
-    with transaction() as session:
+    with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)
         handoffs = repo.handoffs_of(session=session, run_id=run_id)
         assignments = repo.assignments_of(session=session, run_id=run_id)

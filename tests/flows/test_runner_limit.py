@@ -1,0 +1,41 @@
+"""The runner runs at most its limit of passes at once; the others wait their turn in Prefect."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.flows.conftest import Live
+
+pytestmark = pytest.mark.slow
+
+LIMIT = 2
+
+
+def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
+    runner = live.stack.child("runner")
+    runner.stop()
+    live.stack.children.remove(runner)
+    # Created while no runner is up, so that all of them are due at once when it starts.
+    ids = [live.hire(f"排队{i}", f"queue{i}@example.com", position="python-developer")
+           for i in range(LIMIT + 2)]
+
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(len(live.runner_children()))
+            done.wait(0.05)
+
+    live.stack.start_runner(JIELI_RUNNER_LIMIT=str(LIMIT))
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        for run_id in ids:  # every run got its turn, though never more than LIMIT at once
+            live.wait_state(run_id, "Suspended", min_pass=1, timeout=180)
+    finally:
+        done.set()
+        watcher.join(5)
+    assert max(seen) == LIMIT, f"processes of the runner over time: {sorted(set(seen))}"
