@@ -60,7 +60,7 @@ def test_no_generated_request_gives_a_server_error(forms_app: Forms):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 12
 
-    @settings(max_examples=150, deadline=None, database=None,
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(case=st.sampled_from(operations).flatmap(lambda op: op.as_strategy()))
     def no_server_error(case: schemathesis.Case) -> None:
