@@ -35,6 +35,7 @@ app = FastAPI(title="Jieli forms")
 app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
+MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
 QUIZ_LINK_VALID_FOR = timedelta(days=14)
 CRITERIA = (N_("practice"), N_("content"), N_("delivery"))  # appraisal criteria, as shown
 STATUSES = (N_("assigned"), N_("passed"), N_("failed"))  # assignment statuses, as shown
@@ -105,6 +106,9 @@ async def handoff_submit(module_code: str, request: Request,
             except FileRefused as exc:
                 errors.append({"material": material["title"], "kind": exc.kind,
                                "detail": exc.detail})
+        elif len(link) > MAX_LINK_CHARS:
+            errors.append({"material": material["title"], "kind": "link",
+                           "detail": link[:60] + "…"})
         elif link:
             links[code] = link
         else:

@@ -31,13 +31,17 @@ MB = 1024 * KB
 # the multipart framing.
 HANDOFF_BODY_BYTES = MAX_FILE_BYTES + 512 * KB
 SIGN_IN_BODY_BYTES = 4 * KB  # an email address and a few headers' worth of framing
-DEFAULT_BODY_BYTES = 64 * KB  # quiz answers, appraisal scores and comments
+DEFAULT_BODY_BYTES = 64 * KB  # quiz answers and the like
+# Comments of every appraisal item, URL-encoded (a Chinese character takes 9 bytes): room for
+# over-long ones to reach the form, which says how long they are and keeps them.
+APPRAISAL_BODY_BYTES = 256 * KB
 # Links carry a token of about 150 characters; paths are a word and an id.
 MAX_URL_BYTES = 2 * KB
 
 ROUTE_LIMITS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"^/handoff/[^/]+$"), HANDOFF_BODY_BYTES),
     (re.compile(r"^/hr/sign-in$"), SIGN_IN_BODY_BYTES),
+    (re.compile(r"^/appraise/[^/]+$"), APPRAISAL_BODY_BYTES),
 ]
 
 
