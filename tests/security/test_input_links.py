@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from tests.forms import conftest
 from tests.forms.conftest import Forms
 from tests.security.test_input_body import call
@@ -53,3 +55,24 @@ def test_refusals_of_other_clients_are_still_audited(forms: Forms):
     other = TestClient(app, client=("192.0.2.7", 4000))
     assert other.get("/handoff/culture?t=nonsense").status_code == 403
     assert forms.sql("select count(*) from audit_log where detail like '%192.0.2.7%'") == [(1,)]
+
+
+def test_the_refusal_counter_counts_per_client_and_minute(database_url):
+    """One upsert on SQLite and PostgreSQL alike; old minutes are dropped."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import repo
+    from storage.db import session_scope, upgrade
+
+    upgrade(database_url)
+    now = datetime(2026, 11, 28, 9, 0, 30, tzinfo=UTC)
+    with session_scope(database_url) as session:
+        counts = [repo.count_refusal(session=session, client="198.51.100.1", now=now)
+                  for _ in range(3)]
+        other = repo.count_refusal(session=session, client="198.51.100.2", now=now)
+        later = repo.count_refusal(session=session, client="198.51.100.1",
+                                   now=now + timedelta(minutes=5))
+    assert counts == [1, 2, 3] and other == 1 and later == 1
+    with session_scope(database_url) as session:
+        rows = session.execute(text("select client, count from refusal_counts")).all()
+    assert [tuple(r) for r in rows] == [("198.51.100.1", 1)]
