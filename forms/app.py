@@ -7,7 +7,6 @@ links); a POST checks the link, the permission and the input, then calls the dom
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,24 +18,24 @@ from pydantic import BaseModel, Field, HttpUrl, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from forms.limits import RequestLimits, repeated_fields
 from forms.links import LinkProblem, Visit, request_locale, visit
 from storage import repo
 from storage.models import Assignment, DeliveredMaterial, QuizAttempt
-from storage.settings import get_settings
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
 from tasks.dates import local_day
 from tasks.env import get_catalog, reading
-from tasks.handoff import deliver_materials
 from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
+from tasks.materials import FileRefused, Upload, check_upload, safe_file_name, store_handoff
 from tasks.tracking import request_sign_in, run_timeline, runs_overview
 
 app = FastAPI(title="Jieli forms")
+app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte
 
-ALLOWED_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".txt", ".md",
-                    ".csv", ".png", ".jpg", ".jpeg", ".zip", ".py", ".ipynb"}
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
+MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
 QUIZ_LINK_VALID_FOR = timedelta(days=14)
 CRITERIA = (N_("practice"), N_("content"), N_("delivery"))  # appraisal criteria, as shown
 STATUSES = (N_("assigned"), N_("passed"), N_("failed"))  # assignment statuses, as shown
@@ -77,11 +76,12 @@ def _module_view(code: str, locale: str) -> dict[str, Any]:
 @app.get("/handoff/{module_code}", response_class=HTMLResponse)
 def handoff_form(module_code: str, v: Annotated[Visit, Depends(visit("handoff"))]) -> HTMLResponse:
     return page("handoff.html", v.locale, person=v.person,
-                module=_module_view(module_code, v.locale), errors=[])
+                module=_module_view(module_code, v.locale), errors=[],
+                values={"note": "", "links": {}}, max_chars=MAX_TEXT_CHARS)
 
 
 class HandoffInput(BaseModel):
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=MAX_TEXT_CHARS)
     links: dict[str, HttpUrl] = {}
 
 
@@ -91,56 +91,50 @@ async def handoff_submit(module_code: str, request: Request,
     module = _module_view(module_code, v.locale)
     form = await request.form(max_files=len(module["materials"]) + 1)
     errors: list[dict[str, str]] = []
+    if repeated_fields(form, ("file-", "link-", "note")):
+        errors.append({"material": "", "kind": "repeated", "detail": ""})
     links: dict[str, str] = {}
-    files: dict[str, UploadFile] = {}
+    uploads: list[Upload] = []
     for material in module["materials"]:
         code = material["code"]
         upload, link = form.get(f"file-{code}"), str(form.get(f"link-{code}") or "").strip()
         if isinstance(upload, UploadFile) and upload.filename:
-            suffix = Path(upload.filename).suffix.lower()
-            if suffix not in ALLOWED_SUFFIXES:
-                errors.append({"material": material["title"], "kind": "type",
-                               "detail": suffix or upload.filename})
-            elif (upload.size or 0) > MAX_UPLOAD_BYTES:
-                errors.append({"material": material["title"], "kind": "size",
-                               "detail": f"{(upload.size or 0) / 1048576:.1f} MB"})
-            else:
-                files[code] = upload
+            try:
+                uploads.append(await run_in_threadpool(
+                    check_upload, material_code=code, name=upload.filename, file=upload.file,
+                    size=upload.size or 0))
+            except FileRefused as exc:
+                errors.append({"material": material["title"], "kind": exc.kind,
+                               "detail": exc.detail})
+        elif len(link) > MAX_LINK_CHARS:
+            errors.append({"material": material["title"], "kind": "link",
+                           "detail": link[:60] + "…"})
         elif link:
             links[code] = link
         else:
             errors.append({"material": material["title"], "kind": "missing", "detail": ""})
+    note = str(form.get("note") or "")
     try:
-        data = HandoffInput(note=str(form.get("note") or ""), links=links)  # type: ignore[arg-type]
+        data = HandoffInput(note=note, links=links)  # type: ignore[arg-type]
     except ValidationError as exc:
         for err in exc.errors():
+            if err["loc"][0] == "note":
+                errors.append({"material": "", "kind": "long", "detail": str(len(note))})
+                continue
             code = str(err["loc"][-1])
             title = next((m["title"] for m in module["materials"] if m["code"] == code), code)
             errors.append({"material": title, "kind": "link", "detail": str(err["input"])})
         data = None
     if errors or data is None:
         return page("handoff.html", v.locale, 422, person=v.person, module=module,
-                    errors=errors)
-    # Checked everything first: a refused upload stores nothing.
-    folder = get_settings().data_dir.resolve() / "materials" / module_code / uuid.uuid4().hex
-    items = []
-    for material in module["materials"]:
-        code = material["code"]
-        if code in files:
-            upload = files[code]
-            folder.mkdir(parents=True, exist_ok=True)
-            name = Path(upload.filename or code).name
-            target = folder / f"{code}{Path(name).suffix.lower()}"
-            target.write_bytes(await upload.read())
-            items.append(repo.MaterialItem(material_code=code, file_name=name,
-                                           file_path=str(target), size_bytes=target.stat().st_size,
-                                           content_type=upload.content_type))
-        else:
-            items.append(repo.MaterialItem(material_code=code, link=str(data.links[code])))
+                    errors=errors, values={"note": note, "links": links},
+                    max_chars=MAX_TEXT_CHARS)
+    # Checked everything first; the task writes the files, and keeps none if the hand-off fails.
     try:
         outcome = await run_in_threadpool(
-            deliver_materials, module_code=module_code, by_email=v.person.email, via="link",
-            items=items, note=data.note, link=v.link_use())
+            store_handoff, module_code=module_code, by_email=v.person.email, via="link",
+            uploads=uploads, links={c: str(u) for c, u in data.links.items()}, note=data.note,
+            link=v.link_use())
     except repo.LinkAlreadyUsed:
         raise v.refuse(410, "used") from None
     return page("done.html", v.locale, kind="handoff", module=module,
@@ -188,7 +182,9 @@ def download(assignment_id: int, material_id: int,
     item = next((m for m in materials if m.id == material_id), None)
     if item is None or not item.file_path:
         raise LinkProblem(404, "missing", v.locale)
-    return FileResponse(item.file_path, filename=item.file_name or Path(item.file_path).name)
+    # Names stored before they were sanitised are sanitised here: the header is built from it.
+    return FileResponse(item.file_path, filename=safe_file_name(item.file_name or "",
+                                                                Path(item.file_path).name))
 
 
 @app.get("/quiz/{assignment_id}", response_class=HTMLResponse)
@@ -213,6 +209,8 @@ class QuizAnswers(BaseModel):
 async def quiz_submit(assignment_id: int, request: Request,
                       v: Annotated[Visit, Depends(visit("quiz"))]) -> HTMLResponse:
     form = await request.form()
+    if repeated_fields(form, ("q",)):  # two answers to one question: which one counts?
+        raise LinkProblem(422, "invalid-answers", v.locale)
     try:
         data = QuizAnswers(answers={k[1:]: v for k, v in form.items()  # type: ignore[misc]
                                     if k.startswith("q")})
@@ -247,7 +245,8 @@ def _items(run_id: int, locale: str) -> list[dict[str, Any]]:
 def appraise_form(run_id: int, v: Annotated[Visit, Depends(visit("appraise"))]) -> HTMLResponse:
     items = _items(run_id, v.locale)
     return page("appraise.html", v.locale, person=v.person, items=items,
-                hire=items[0]["hire"] if items else "", errors=[])
+                hire=items[0]["hire"] if items else "", errors=[], values={},
+                max_chars=MAX_TEXT_CHARS)
 
 
 class Score(BaseModel):
@@ -262,18 +261,27 @@ async def appraise_submit(run_id: int, request: Request,
     scores: dict[str, dict[str, int]] = {}
     comments: dict[str, str] = {}
     errors = []
+    if repeated_fields(form, ("score-", "comment-")):
+        errors.append({"kind": "repeated", "item": "", "criterion": "", "value": ""})
     for item in items:
-        comments[item["code"]] = str(form.get(f"comment-{item['code']}") or "")[:2000]
+        comment = str(form.get(f"comment-{item['code']}") or "")
+        if len(comment) > MAX_TEXT_CHARS:
+            errors.append({"kind": "long", "item": item["title"], "criterion": "",
+                           "value": str(len(comment))})
+        comments[item["code"]] = comment
         for criterion in item["criteria"]:
             raw = str(form.get(f"score-{item['code']}-{criterion}") or "")
             try:
                 scores.setdefault(item["code"], {})[criterion] = Score(
                     score=raw).score  # type: ignore[arg-type]
             except ValidationError:
-                errors.append({"item": item["title"], "criterion": criterion, "value": raw})
+                errors.append({"kind": "score", "item": item["title"], "criterion": criterion,
+                               "value": raw})
     if errors:
+        values = {k: str(val) for k, val in form.items() if k.startswith(("score-", "comment-"))}
         return page("appraise.html", v.locale, 422, person=v.person, items=items,
-                    hire=items[0]["hire"] if items else "", errors=errors)
+                    hire=items[0]["hire"] if items else "", errors=errors, values=values,
+                    max_chars=MAX_TEXT_CHARS)
     try:
         await run_in_threadpool(submit_appraisal, run_id=run_id, appraiser_id=v.person.id,
                                 scores=scores, comments=comments, via="link", link=v.link_use())

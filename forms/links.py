@@ -20,6 +20,14 @@ from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import LinkClaims, LinkExpired, LinkInvalid, read_token
 
+# Bounds on what a link may carry, checked before anything is looked up or written: a token is
+# about 150 characters, an object id a module code or a number.
+MAX_TOKEN_CHARS = 512
+MAX_OBJECT_ID_CHARS = 64
+# Refused links audited per client and minute; beyond, they are only counted (in storage, so
+# the bound holds across the app's processes and replicas).
+AUDITED_REFUSALS_PER_MINUTE = 20
+
 
 class LinkProblem(Exception):
     """Rendered as the error page: kind is invalid | expired | used | forbidden | missing."""
@@ -43,15 +51,21 @@ class Visit:
     person: Visitor
     target: Target
     locale: str
+    client: str = ""
 
     def refuse(self, status: int, kind: str) -> LinkProblem:
         return refuse(status, kind, self.locale, action=self.claims.action,
-                      object_id=self.claims.object_id, person_id=self.person.id)
+                      object_id=self.claims.object_id, person_id=self.person.id,
+                      client=self.client)
 
     def link_use(self) -> repo.LinkUse:
         c = self.claims
         return repo.LinkUse(nonce=c.nonce, action=c.action, person_id=c.person_id,
                             object_id=c.object_id)
+
+
+def request_client(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def request_locale(request: Request) -> str:
@@ -65,8 +79,8 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
     if action == "handoff":
         module = catalog.modules.get(object_id)
         return Target("module", object_id, module.owner) if module else None
-    if not object_id.isdigit():
-        return None
+    if not (object_id.isascii() and object_id.isdigit()) or len(object_id) > 18:
+        return None  # not a row id (and beyond a 64-bit integer)
     if action in ("study", "quiz"):
         assignment = session.get(Assignment, int(object_id))
         if assignment is None:
@@ -84,14 +98,27 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
 
 
 def refuse(status: int, kind: str, locale: str, *, action: str, object_id: str,
-           person_id: int | None = None) -> LinkProblem:
+           person_id: int | None = None, client: str = "") -> LinkProblem:
     """Audit a refused link (in a transaction of its own, so it stays) and return the problem
-    to raise."""
+    to raise. Values are cut to the log's bounds, and a client refused more than
+    AUDITED_REFUSALS_PER_MINUTE times a minute is only counted until the minute ends."""
+    now = clock.now()
     with transaction() as session:
-        person = session.get(Person, person_id) if person_id is not None else None
-        repo.audit(session=session, actor=person.email if person else "unknown",
-                   action=f"refused-link:{kind}", object_type=action, object_id=object_id,
-                   via="link", now=clock.now(), detail={"status": status})
+        refusals = repo.count_refusal(session=session, client=client, now=now)
+        if refusals <= AUDITED_REFUSALS_PER_MINUTE + 1:
+            person = session.get(Person, person_id) if person_id is not None else None
+            detail: dict[str, object] = {"status": status, "client": client[:64]}
+            if len(object_id) > MAX_OBJECT_ID_CHARS:
+                detail["object_id_chars"] = len(object_id)
+            if refusals > AUDITED_REFUSALS_PER_MINUTE:
+                kind_logged = "rate-limited"  # the last row this minute says why rows stop
+                detail["refused_this_minute"] = refusals
+            else:
+                kind_logged = kind
+            repo.audit(session=session, actor=person.email if person else "unknown",
+                       action=f"refused-link:{kind_logged}", object_type=action[:64],
+                       object_id=object_id[:MAX_OBJECT_ID_CHARS], via="link", now=now,
+                       detail=detail)
     return LinkProblem(status, kind, locale)
 
 
@@ -101,17 +128,21 @@ def visit(action: str, permission: str | None = None,
     for links that open a whole area (HR pages), on `scope_object`."""
 
     def dependency(request: Request, t: str = Query("")) -> Visit:
-        locale = request_locale(request)
+        locale, client = request_locale(request), request_client(request)
         object_id = scope_object or str(next(iter(request.path_params.values()), ""))
         try:
+            if len(t) > MAX_TOKEN_CHARS or len(object_id) > MAX_OBJECT_ID_CHARS:
+                raise LinkInvalid("over-long token or path")
             claims = read_token(t)
         except LinkInvalid:
-            raise refuse(403, "invalid", locale, action=action, object_id=object_id) from None
+            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
+                         client=client) from None
         except LinkExpired:
-            raise refuse(410, "expired", locale, action=action, object_id=object_id) from None
+            raise refuse(410, "expired", locale, action=action, object_id=object_id,
+                         client=client) from None
         if claims.action != action or claims.object_id != object_id:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id,
-                         person_id=claims.person_id)
+                         person_id=claims.person_id, client=client)
         catalog = get_catalog()
         # One read transaction admits the link (no write lock: mail scanners and readers
         # never queue behind a flow pass); only a refusal writes, to audit it.
@@ -127,7 +158,8 @@ def visit(action: str, permission: str | None = None,
             spent = request.method == "POST" and repo.link_used(session=session,
                                                                 nonce=claims.nonce)
         if visitor is None:
-            raise refuse(403, "invalid", locale, action=action, object_id=object_id)
+            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
+                         client=client)
         # The person's own language first, then the browser's.
         locale = normalize_locale(visitor.locale) if visitor.locale else locale
         if target is None:
@@ -141,7 +173,7 @@ def visit(action: str, permission: str | None = None,
             raise LinkProblem(403, "forbidden", locale)
         if spent and request.method == "POST":
             raise refuse(410, "used", locale, action=action, object_id=object_id,
-                         person_id=visitor.id)
-        return Visit(claims, visitor, target, locale)
+                         person_id=visitor.id, client=client)
+        return Visit(claims, visitor, target, locale, client)
 
     return dependency

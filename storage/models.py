@@ -340,3 +340,12 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(20))  # cli | link | flow
     detail: Mapped[dict[str, Any]]
+
+
+class RefusalCount(Base):
+    """Refused link requests per client and minute, so that a flood cannot fill the audit log."""
+
+    __tablename__ = "refusal_counts"
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since the epoch
+    count: Mapped[int]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage import catalog as cat
@@ -26,6 +28,7 @@ from storage.models import (
     OutboxStatus,
     Person,
     Position,
+    RefusalCount,
     Run,
     RunStatus,
     UsedLink,
@@ -310,6 +313,24 @@ def audit(
 ) -> None:
     session.add(AuditEntry(at=now, actor=actor, action=action, object_type=object_type,
                            object_id=object_id, via=via, detail=detail or {}))
+
+
+def count_refusal(*, session: Session, client: str, now: datetime) -> int:
+    """Count a refused request from `client` in the minute of `now`; return that minute's count.
+
+    One upsert (both backends), so concurrent refusals neither collide nor lose a count.
+    """
+    minute = int(now.timestamp() // 60)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    count = session.scalar(
+        insert(RefusalCount).values(client=client[:64], minute=minute, count=1)
+        .on_conflict_do_update(index_elements=["client", "minute"],
+                               set_={"count": RefusalCount.count + 1})
+        .returning(RefusalCount.count))
+    if count == 1:  # a new minute: forget the old ones
+        session.execute(delete(RefusalCount).where(
+            RefusalCount.minute < int((now - timedelta(minutes=2)).timestamp() // 60)))
+    return int(count or 0)
 
 
 def department(*, session: Session, code: str) -> Department:

@@ -78,6 +78,7 @@ class NotTheOwner(PermissionError):
 class DeliveryOutcome:
     delivery_id: int
     module: str
+    unblocked: list[int] = field(default_factory=list)  # runs whose gate the delivery closed
     resumed: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)  # recorded; resumed later by the sweep
 
@@ -91,6 +92,22 @@ def deliver_materials(
     The delivery is committed before any run is resumed: if Prefect cannot be reached, it stays
     recorded and the runs are resumed later (`resume_requested_runs`).
     """
+    return resume_unblocked(record_materials(module_code=module_code, by_email=by_email,
+                                             via=via, items=items, note=note, link=link))
+
+
+def resume_unblocked(outcome: DeliveryOutcome) -> DeliveryOutcome:
+    """Resume the runs a committed delivery unblocked (deferred when Prefect is out of reach)."""
+    for run_id in outcome.unblocked:
+        (outcome.resumed if resume_run(run_id) else outcome.deferred).append(run_id)
+    return outcome
+
+
+def record_materials(
+    *, module_code: str, by_email: str, via: str, items: list[repo.MaterialItem] | None = None,
+    note: str = "", link: repo.LinkUse | None = None,
+) -> DeliveryOutcome:
+    """Record a hand-off and spend its link in one transaction; resume nothing yet."""
     catalog = get_catalog()
     if module_code not in catalog.modules:
         raise LookupError(f"unknown module {module_code!r}")
@@ -116,7 +133,4 @@ def deliver_materials(
                    object_type="module", object_id=module_code, via=via, now=now,
                    detail={"delivery": delivery.id, "runs": run_ids,
                            "materials": [i.material_code for i in items]})
-        outcome = DeliveryOutcome(delivery_id=delivery.id, module=module_code)
-    for run_id in run_ids:
-        (outcome.resumed if resume_run(run_id) else outcome.deferred).append(run_id)
-    return outcome
+        return DeliveryOutcome(delivery_id=delivery.id, module=module_code, unblocked=run_ids)

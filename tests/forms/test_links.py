@@ -12,8 +12,11 @@ OWNER = "li.na@example.com"
 MATERIALS = ["communication-scripts", "objection-cases", "communication-assessment"]
 
 
+PDF = b"%PDF-1.4\n"  # files are checked by content: a PDF starts with its signature
+
+
 def files(suffix: str = ".pdf", size: int = 1000) -> dict:
-    return {f"file-{m}": (f"{m}{suffix}", b"x" * size, "application/octet-stream")
+    return {f"file-{m}": (f"{m}{suffix}", PDF + b"x" * size, "application/octet-stream")
             for m in MATERIALS}
 
 
@@ -34,7 +37,7 @@ def test_an_owner_hands_off_through_the_link(forms: Forms):
     assert "已交接" in done.text or "handed off" in done.text
     assert forms.sql("select count(*) from delivered_materials") == [(3,)]
     stored = forms.sql("select file_path from delivered_materials")
-    assert all(Path(p).read_bytes() == b"x" * 1000 for (p,) in stored)
+    assert all(Path(p).read_bytes() == PDF + b"x" * 1000 for (p,) in stored)
     assert forms.sql("select delivered_at is not null from handoffs where run_id = :r and "
                      "module_code = 'customer-communication'", r=run_id) == [(1,)]
     assert forms.sql("select actor, via from audit_log where action = 'materials-delivered'") \
@@ -105,7 +108,9 @@ def test_a_refused_upload_stores_nothing(forms: Forms):
     forms.start_run()
     url = handoff_url(forms)
     before = forms.counts()
-    too_big = files(size=21 * 1024 * 1024)
+    # One file just over 20 MB: the request fits the body limit, the file does not.
+    too_big = {**files(), "file-objection-cases": ("big.pdf", PDF + b"x" * (20 * 1024 * 1024),
+                                                   "application/pdf")}
     response = forms.client.post(url, files=too_big)
     assert response.status_code == 422
     assert "文件过大" in response.text

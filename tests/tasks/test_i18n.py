@@ -85,7 +85,8 @@ def test_every_page_renders_in_both_languages():
     context = {
         "home.html": {}, "error.html": {"kind": "expired"},
         "handoff.html": {"person": person, "module": module,
-                         "errors": [{"material": "m", "kind": "size", "detail": "21 MB"}]},
+                         "errors": [{"material": "m", "kind": "size", "detail": "21 MB"}],
+                         "values": {"note": "", "links": {}}, "max_chars": 2000},
         "done.html": {"kind": "handoff", "module": module, "runs": 2},
         "study.html": {"module": module, "assignment": NS(status="assigned"), "due": "d",
                        "quiz": NS(pass_mark=80, attempts=3), "materials": [], "scores": [70],
@@ -95,7 +96,9 @@ def test_every_page_renders_in_both_languages():
         "quiz_result.html": {"title": "企业文化",
                              "result": QuizResult(1, "culture", 70, 80, False, 1, 2)},
         "appraise.html": {"hire": "张伟", "errors": [], "items": [
-            {"code": "x", "title": "情景模拟", "criteria": ["practice"]}]},
+            {"code": "x", "title": "情景模拟", "criteria": ["practice"]}],
+            "values": {}, "max_chars": 2000},
+        "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
         "hr_runs.html": {"runs": [], "t": "x"},
         "hr_run.html": {"t": "x", "timeline": Timeline(1, "张伟", "市场专员", "d", [

@@ -1,0 +1,145 @@
+"""Material files: what an upload really is, a safe name for it, and storing a hand-off's files.
+
+A file is judged by its content, not its name: binary formats by their signature (puremagic,
+a maintained pure-Python magic-number library), text formats as UTF-8 without NUL. Files are
+written to a staging folder, the delivery is recorded and the link spent in one transaction,
+and only then is the folder moved into place: a refused or failed hand-off leaves no file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import shutil
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import puremagic
+
+from storage import repo
+from storage.settings import get_settings
+from tasks.env import get_catalog
+from tasks.handoff import DeliveryOutcome, record_materials, resume_unblocked
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_NAME_CHARS = 120
+# Suffixes accepted, and how their content is checked.
+BINARY_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png", ".jpg",
+                   ".jpeg", ".zip"}
+TEXT_SUFFIXES = {".txt", ".md", ".csv", ".py", ".ipynb"}
+TEXT_TYPES = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
+              ".py": "text/x-python", ".ipynb": "application/x-ipynb+json"}
+HEAD_BYTES = 8192
+CHUNK_BYTES = 1024 * 1024
+
+
+class FileRefused(ValueError):
+    """An upload that cannot be a material: kind is empty | size | type."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}")
+        self.kind, self.detail = kind, detail
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A checked material file: its safe name, detected type, and the open file to copy."""
+
+    material_code: str
+    file_name: str
+    suffix: str
+    content_type: str
+    file: BinaryIO
+
+
+def safe_file_name(name: str, fallback: str) -> str:
+    """The name without folders, control characters, quotes or NUL, at most MAX_NAME_CHARS."""
+    base = name.replace("\\", "/").split("/")[-1]
+    kept = "".join(" " if ch.isspace() else ch for ch in base
+                   if not unicodedata.category(ch).startswith("C") and ch not in '"<>|*?:')
+    kept = " ".join(kept.split()).lstrip(". ")
+    if not kept.strip("."):
+        return fallback
+    suffix = Path(kept).suffix if len(Path(kept).suffix) <= 10 else ""
+    stem = kept[: len(kept) - len(suffix)] if suffix else kept
+    return stem[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
+
+
+def _is_utf8_text(file: BinaryIO) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while chunk := file.read(CHUNK_BYTES):
+        if b"\x00" in chunk:
+            return False
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_upload(*, material_code: str, name: str, file: BinaryIO, size: int) -> Upload:
+    """The upload, checked: not empty, not over the limit, content of the type its name says."""
+    file_name = safe_file_name(name, material_code)
+    suffix = Path(file_name).suffix.lower()
+    if size <= 0:
+        raise FileRefused("empty")
+    if size > MAX_FILE_BYTES:
+        raise FileRefused("size", f"{size / 1048576:.1f} MB")
+    if suffix not in BINARY_SUFFIXES | TEXT_SUFFIXES:
+        raise FileRefused("type", suffix or file_name)
+    file.seek(0)
+    if suffix in TEXT_SUFFIXES:
+        ok, content_type = _is_utf8_text(file), TEXT_TYPES[suffix]
+    else:
+        try:
+            matches = puremagic.magic_string(file.read(HEAD_BYTES))
+        except puremagic.PureError:
+            matches = []
+        fitting = [m for m in matches if m.extension.lower() == suffix]
+        ok = bool(fitting)
+        content_type = next((m.mime_type for m in fitting if m.mime_type),
+                            "application/octet-stream")
+    file.seek(0)
+    if not ok:
+        raise FileRefused("content", suffix)
+    return Upload(material_code=material_code, file_name=file_name, suffix=suffix,
+                  content_type=content_type[:100], file=file)
+
+
+def store_handoff(
+    *, module_code: str, by_email: str, via: str, uploads: list[Upload], links: dict[str, str],
+    note: str, link: repo.LinkUse | None,
+) -> DeliveryOutcome:
+    """Write the files to a staging folder, record the delivery (spending the link), then move
+    the folder into place and resume the runs; on any failure no file is left."""
+    materials = get_settings().data_dir.resolve() / "materials"
+    staging = materials / ".staging" / uuid.uuid4().hex
+    final = materials / module_code / staging.name
+    items = [repo.MaterialItem(material_code=code, link=url) for code, url in links.items()]
+    try:
+        for upload in uploads:
+            staging.mkdir(parents=True, exist_ok=True)
+            stored = f"{upload.material_code}{upload.suffix}"
+            with (staging / stored).open("wb") as out:
+                shutil.copyfileobj(upload.file, out, CHUNK_BYTES)
+            items.append(repo.MaterialItem(
+                material_code=upload.material_code, file_name=upload.file_name,
+                file_path=str(final / stored), size_bytes=(staging / stored).stat().st_size,
+                content_type=upload.content_type))
+        order = [m.code for m in get_catalog().modules[module_code].materials]
+        items.sort(key=lambda i: order.index(i.material_code) if i.material_code in order
+                   else len(order))
+        outcome = record_materials(module_code=module_code, by_email=by_email, via=via,
+                                   items=items, note=note, link=link)
+        if uploads:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return resume_unblocked(outcome)
