@@ -4,6 +4,8 @@ move Jieli's clock."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_string
@@ -11,9 +13,11 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
+import uvicorn
 
 from deployments.stack import free_port
 from storage import clock
+from storage.settings import get_settings
 from tests.forms.conftest import Forms, forms  # noqa: F401  (the fixture, for this package)
 
 HR = "liu.fang@example.com"
@@ -34,6 +38,26 @@ def virtual_clock() -> Iterator[clock.VirtualClock]:
     clock.use_clock(moment)
     yield moment
     clock.use_clock(clock.SystemClock())
+
+
+@pytest.fixture
+def server(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+    """The forms app behind a real HTTP server on a free port, its public base URL."""
+    from forms.app import app
+
+    port = free_port()
+    monkeypatch.setenv("JIELI_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        assert time.monotonic() < deadline, "the forms app did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(10)
 
 
 def emailed_links(app: Forms, to: str, kind: str) -> list[str]:

@@ -4,7 +4,6 @@ answer that takes as long for a stranger as for HR (the email is sent after it).
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,10 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from deployments.stack import free_port
 from tests.forms.conftest import Forms
 from tests.security.conftest import BOSS, HR
 
@@ -71,24 +68,6 @@ def mailbox(forms: Forms, tmp_path) -> Iterator[Path]:
     controller.start()
     yield folder / "new"
     controller.stop()
-
-
-@pytest.fixture
-def server(forms: Forms) -> Iterator[str]:
-    """The forms app behind a real HTTP server, so the answer is timed as a browser sees it."""
-    from forms.app import app
-
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "the forms app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
 
 
 def test_staff_and_strangers_are_answered_in_the_same_time(forms: Forms, mailbox: Path,
