@@ -345,8 +345,8 @@ def _record_page(run_id: int) -> str:
 
     locale = get_settings().default_locale
     timeline = run_timeline(run_id, locale)
-    page = jinja_env(locale, "forms").get_template("hr_run.html")
-    return page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline, t="")
+    page = jinja_env(locale, "forms").get_template("record.html")
+    return page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline)
 
 
 def _print_verdicts(results: list[dict]) -> None:
@@ -371,6 +371,22 @@ def _print_verdicts(results: list[dict]) -> None:
         summary.add_row(party, str(len(causes)), "\n".join(causes))
     console.print(summary)
 
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(
+    email: Annotated[str, typer.Argument(help="The address whose HR sessions end now")],
+) -> None:
+    """Sign an address out everywhere (a lost laptop, a person who left); audited."""
+    import getpass
+
+    from tasks.sign_in import revoke_sessions as revoke
+
+    try:
+        ended = revoke(email, by=f"cli:{getpass.getuser()}")
+    except LookupError as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    console.print(f"{email}: {ended} session(s) revoked")
 
 
 @app.command()

@@ -11,15 +11,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, Field, HttpUrl, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from forms.limits import RequestLimits, repeated_fields
 from forms.links import LinkProblem, Visit, request_locale, visit
+from forms.security import Refused, SecurityHeaders, same_origin
+from forms.sessions import (
+    Staff,
+    clear_session_cookie,
+    set_session_cookie,
+    sign_in_link,
+    staff,
+)
 from storage import repo
 from storage.models import Assignment, DeliveredMaterial, QuizAttempt
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
@@ -29,10 +37,12 @@ from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
 from tasks.materials import FileRefused, Upload, check_upload, safe_file_name, store_handoff
-from tasks.tracking import request_sign_in, run_timeline, runs_overview
+from tasks.sign_in import RateLimited, end_session, open_session, request_sign_in, send_sign_in
+from tasks.tracking import run_timeline, runs_overview
 
-app = FastAPI(title="Jieli forms")
+app = FastAPI(title="Jieli forms", dependencies=[Depends(same_origin)])
 app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte
+app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get headers too
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
@@ -51,6 +61,14 @@ def page(name: str, locale: str, status: int = 200, **context: Any) -> HTMLRespo
 @app.exception_handler(LinkProblem)
 def link_problem(request: Request, exc: LinkProblem) -> HTMLResponse:
     return page("error.html", exc.locale, exc.status, kind=exc.kind)
+
+
+@app.exception_handler(Refused)
+def refused(request: Request, exc: Refused) -> HTMLResponse:
+    response = page("refused.html", exc.locale, exc.status, kind=exc.kind)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @app.get("/healthz", response_class=PlainTextResponse)
@@ -303,41 +321,80 @@ class SignIn(BaseModel):
 
 
 @app.post("/hr/sign-in", response_class=HTMLResponse)
-async def hr_sign_in(request: Request) -> HTMLResponse:
+async def hr_sign_in(request: Request, background: BackgroundTasks) -> HTMLResponse:
     form = await request.form()
     try:
         data = SignIn(email=str(form.get("email") or ""))
     except ValidationError:
         return page("hr_sign_in.html", request_locale(request), 422, sent=False, invalid=True)
-    await run_in_threadpool(request_sign_in, data.email)
-    # The same answer whether or not the address belongs to HR.
+    client = request.client.host if request.client else "unknown"
+    try:
+        key = await run_in_threadpool(request_sign_in, data.email, client=client)
+    except RateLimited as exc:
+        raise Refused(429, "too-many", request_locale(request), exc.retry_after) from None
+    # Sent after the answer: the same answer, as fast, whether or not the address is HR's.
+    background.add_task(send_sign_in, key)
     return page("hr_sign_in.html", request_locale(request), sent=True)
 
 
-def _hr_token(request: Request) -> str:
-    return request.query_params.get("t", "")
+@app.get("/hr/sign-in/confirm", response_class=HTMLResponse)
+def hr_sign_in_confirm(request: Request,
+                       v: Annotated[Visit, Depends(sign_in_link)]) -> HTMLResponse:
+    # A GET changes nothing (mail scanners open links): the button's POST signs in.
+    with reading() as session:
+        spent = repo.link_used(session=session, nonce=v.claims.nonce)
+    if spent:
+        v.refuse(410, "used")
+        raise Refused(410, "sign-in-link", v.locale)
+    return page("hr_sign_in_confirm.html", v.locale, person=v.person,
+                t=request.query_params.get("t", ""))
+
+
+@app.post("/hr/sign-in/confirm")
+def hr_sign_in_open(v: Annotated[Visit, Depends(sign_in_link)]) -> RedirectResponse:
+    try:
+        session_id = open_session(link=v.link_use())
+    except repo.LinkAlreadyUsed:
+        v.refuse(410, "used")
+        raise Refused(410, "sign-in-link", v.locale) from None
+    # 303 to a URL without the token: nothing that opens HR's pages stays in the address bar.
+    response = RedirectResponse("/hr", status_code=303)
+    set_session_cookie(response, session_id)
+    return response
+
+
+@app.post("/hr/sign-out", response_class=HTMLResponse)
+def hr_sign_out(s: Annotated[Staff, Depends(staff(None))]) -> HTMLResponse:
+    end_session(s.session_id)
+    response = page("hr_sign_in.html", s.locale, sent=False, signed_out=True)
+    clear_session_cookie(response)
+    return response
 
 
 @app.get("/hr", response_class=HTMLResponse)
-def hr_runs(request: Request,
-            v: Annotated[Visit, Depends(visit("hr", "track", scope_object="hr"))]) -> HTMLResponse:
-    return page("hr_runs.html", v.locale, person=v.person, runs=runs_overview(v.locale),
-                t=_hr_token(request))
+def hr_runs(s: Annotated[Staff, Depends(staff("track"))]) -> HTMLResponse:
+    return page("hr_runs.html", s.locale, person=s.person, runs=runs_overview(s.locale),
+                csrf=s.csrf)
 
 
 @app.get("/hr/runs/{run_id}", response_class=HTMLResponse)
-def hr_run(run_id: int, request: Request,
-           v: Annotated[Visit, Depends(visit("hr", "track", scope_object="hr"))]) -> HTMLResponse:
+def hr_run(run_id: int, s: Annotated[Staff, Depends(staff("track"))]) -> HTMLResponse:
     try:
-        timeline = run_timeline(run_id, v.locale)
+        timeline = run_timeline(run_id, s.locale)
     except LookupError:
-        raise LinkProblem(404, "missing", v.locale) from None
-    return page("hr_run.html", v.locale, timeline=timeline, t=_hr_token(request))
+        raise LinkProblem(404, "missing", s.locale) from None
+    return page("hr_run.html", s.locale, timeline=timeline, csrf=s.csrf)
+
+
+@app.get("/record/{run_id}", response_class=HTMLResponse)
+def training_record(run_id: int,
+                    v: Annotated[Visit, Depends(visit("record", "read"))]) -> HTMLResponse:
+    """The verdict email's link: this one run's training record, read-only, nothing else."""
+    return page("record.html", v.locale, timeline=run_timeline(run_id, v.locale))
 
 
 @app.get("/hr/positions/{code}", response_class=HTMLResponse)
-def hr_raci(code: str, request: Request,
-            v: Annotated[Visit, Depends(visit("hr", "read", scope_object="hr"))]) -> HTMLResponse:
+def hr_raci(code: str, v: Annotated[Staff, Depends(staff("read"))]) -> HTMLResponse:
     catalog = get_catalog()
     position = catalog.positions.get(code)
     if position is None:
@@ -355,4 +412,4 @@ def hr_raci(code: str, request: Request,
              "c": names(catalog.modules[m].raci.consulted),
              "i": names(catalog.modules[m].raci.informed)} for m in position.modules]
     return page("hr_raci.html", v.locale, position=position.title.get(lang), rows=rows,
-                t=_hr_token(request))
+                csrf=v.csrf)

@@ -74,7 +74,7 @@ def request_locale(request: Request) -> str:
 
 def _target(session: Session, action: str, object_id: str) -> Target | None:
     catalog = get_catalog()
-    if action == "hr":
+    if action == "sign-in":  # HR's area as a whole; the session it opens reads it
         return Target("area", object_id, "hr")
     if action == "handoff":
         module = catalog.modules.get(object_id)
@@ -88,7 +88,7 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
         run = repo.get_run(session=session, run_id=assignment.run_id)
         return Target("assignment", object_id, run.plan["position"]["department"],
                       run.hire_id)
-    if action == "appraise":
+    if action in ("appraise", "record"):  # record: one run's training record, read-only
         try:
             run = repo.get_run(session=session, run_id=int(object_id))
         except LookupError:
@@ -125,7 +125,7 @@ def refuse(status: int, kind: str, locale: str, *, action: str, object_id: str,
 def visit(action: str, permission: str | None = None,
           scope_object: str | None = None) -> Callable[..., Visit]:
     """A dependency admitting a link for `action` on the path's object (its first param), or,
-    for links that open a whole area (HR pages), on `scope_object`."""
+    for a link to a whole area (the HR sign-in), on `scope_object`."""
 
     def dependency(request: Request, t: str = Query("")) -> Visit:
         locale, client = request_locale(request), request_client(request)

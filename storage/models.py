@@ -349,3 +349,26 @@ class RefusalCount(Base):
     client: Mapped[str] = mapped_column(String(64), primary_key=True)
     minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since the epoch
     count: Mapped[int]
+
+
+class StaffSession(Base):
+    """A signed-in HR or boss browser: only the hash of the cookie's id is stored."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's id
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class RateEvent(Base):
+    """One admitted request in a rate-limited bucket, shared by every forms-app replica."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket_at", "bucket", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(100))  # e.g. sign-in:address:<keyed hash>
+    at: Mapped[datetime]

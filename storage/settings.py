@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "jieli-development-secret-change-me"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MIN_SECRET_BYTES = 32
 
 
 class SmtpSettings(BaseModel):
@@ -60,16 +61,26 @@ class Settings(BaseSettings):
     failpoints: str = ""
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> "Settings":
+    def _refuse_weak_secret(self) -> "Settings":
         # The default secret is public (it is in the repository): links signed with it can be
-        # forged, so it is allowed only in development with links that stay on loopback.
+        # forged. It, and any secret short enough to guess, is allowed only in development
+        # with the forms listening on loopback and links that stay on loopback.
         host = urlparse(self.public_base_url).hostname or ""
-        exposed = self.environment != "development" or host not in LOOPBACK
-        if exposed and self.secret_key.get_secret_value() == DEV_SECRET:
-            raise ValueError(
-                "JIELI_SECRET_KEY is still the development default; set a secret of your own "
-                "when links leave this machine (JIELI_PUBLIC_BASE_URL) or outside development"
-            )
+        exposed = (self.environment != "development" or self.forms_host not in LOOPBACK
+                   or host not in LOOPBACK)
+        secret = self.secret_key.get_secret_value()
+        if not exposed:
+            return self
+        how = ('make one with `python -c "import secrets; print(secrets.token_urlsafe(48))"` '
+               "and set it as JIELI_SECRET_KEY")
+        where = (f"(environment {self.environment!r}, JIELI_FORMS_HOST {self.forms_host!r}, "
+                 f"JIELI_PUBLIC_BASE_URL {self.public_base_url!r})")
+        if secret == DEV_SECRET:
+            raise ValueError(f"JIELI_SECRET_KEY is still the public development default; "
+                             f"links can be forged with it beyond loopback {where}: {how}")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"JIELI_SECRET_KEY has {len(secret.encode())} bytes; at least "
+                             f"{MIN_SECRET_BYTES} are needed beyond loopback {where}: {how}")
         return self
 
     @property

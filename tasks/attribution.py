@@ -169,6 +169,13 @@ def verdict_of(session: Session, run_id: int) -> Verdict:
     return Verdict("failed" if failed else "passed", findings)
 
 
+def record_link(*, person_id: int, run_id: int) -> str:
+    """The verdict email's link: this hire's training record, read-only, and nothing else (a
+    forwarded verdict opens no other run and no HR page)."""
+    return make_link(path=f"/record/{run_id}", action="record", person_id=person_id,
+                     object_id=str(run_id), valid_for=RECORD_LINK_VALID_FOR)
+
+
 @task(cache_policy=NO_CACHE)
 def attribute(run_id: int) -> Verdict:
     """Record one finding per failed appraisal item (once), assign remedial modules, tell HR
@@ -214,8 +221,7 @@ def attribute(run_id: int) -> Verdict:
                        repo.person_by_email(session=session, email=catalog.boss.email)):
             if person is None:
                 continue
-            link = make_link(path=f"/hr/runs/{run_id}", action="hr", person_id=person.id,
-                             object_id="hr", valid_for=RECORD_LINK_VALID_FOR)
+            link = record_link(person_id=person.id, run_id=run_id)
             message = render("verdict", to=Recipient(person.name, person.email, person.locale),
                              hire=hire, outcome=verdict.outcome, findings=verdict.findings,
                              link=link)

@@ -20,7 +20,7 @@ SALT = "jieli-link-v1"
 
 @dataclass(frozen=True)
 class LinkClaims:
-    action: str  # handoff | study | quiz | appraise | hr
+    action: str  # handoff | study | quiz | appraise | sign-in | record
     person_id: int
     object_id: str
     expires_at: datetime

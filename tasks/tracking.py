@@ -2,54 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from storage import clock, repo
-from storage.catalog import Catalog
 from storage.models import AppraisalScore, QuizAttempt
 from tasks.attribution import verdict_of
 from tasks.dates import local_day, local_time
-from tasks.email import Recipient, render, send_pending_mail
-from tasks.env import get_catalog, reading, transaction
-from tasks.links import make_link
+from tasks.env import reading
 from tasks.status import Blocker, view_run
-
-SIGN_IN_VALID_FOR = timedelta(hours=12)
-
-
-def staff_person(catalog: Catalog, email: str) -> tuple[str, str] | None:
-    """(name, locale) when the address belongs to HR or the boss, else None."""
-    email = email.strip().lower()
-    people = [catalog.boss] + [p for p in (catalog.hr().owner, catalog.hr().manager)]
-    found = next((p for p in people if p.email.lower() == email), None)
-    return (found.name, found.locale) if found else None
-
-
-def request_sign_in(email: str) -> None:
-    """Email a sign-in link to HR or the boss; for anyone else do nothing, silently (the page
-    answers the same either way, so it does not reveal who works here)."""
-    catalog = get_catalog()
-    staff = staff_person(catalog, email)
-    if staff is None:
-        return
-    now = clock.now()
-    key = f"hr-sign-in:{email.strip().lower()}:{secrets.token_hex(4)}"
-    with transaction() as session:
-        person = repo.person_by_email(session=session, email=email)
-        if person is None:
-            return
-        link = make_link(path="/hr", action="hr", person_id=person.id, object_id="hr",
-                         valid_for=SIGN_IN_VALID_FOR)
-        message = render("hr_sign_in", to=Recipient(person.name, person.email, person.locale),
-                         link=link, hours=int(SIGN_IN_VALID_FOR.total_seconds() // 3600))
-        repo.queue_message(session=session, key=key, run_id=None, kind="hr-sign-in",
-                           message=message, now=now)
-    send_pending_mail(key=key)
 
 
 @dataclass(frozen=True)

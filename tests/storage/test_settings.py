@@ -28,7 +28,7 @@ def test_the_development_secret_is_refused_in_production(monkeypatch: pytest.Mon
     monkeypatch.setenv("JIELI_ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="JIELI_SECRET_KEY"):
         Settings()
-    monkeypatch.setenv("JIELI_SECRET_KEY", "a-real-secret-of-our-own")
+    monkeypatch.setenv("JIELI_SECRET_KEY", "a-real-secret-of-our-own-at-least-32-bytes")
     assert Settings().environment == "production"
 
 

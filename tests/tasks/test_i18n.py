@@ -56,7 +56,7 @@ EMAIL_CONTEXT = {
                                                "link": "http://x/s?t=1"}]),
     "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,
                    link="http://x/s?t=1"),
-    "hr_sign_in": dict(link="http://x/hr?t=1", hours=12),
+    "hr_sign_in": dict(link="http://x/hr/sign-in/confirm?t=1", minutes=15),
 }
 
 
@@ -82,6 +82,8 @@ def test_every_page_renders_in_both_languages():
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
               "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
+    timeline = Timeline(1, "张伟", "市场专员", "d", [
+        Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])
     context = {
         "home.html": {}, "error.html": {"kind": "expired"},
         "handoff.html": {"person": person, "module": module,
@@ -100,10 +102,13 @@ def test_every_page_renders_in_both_languages():
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
-        "hr_runs.html": {"runs": [], "t": "x"},
-        "hr_run.html": {"t": "x", "timeline": Timeline(1, "张伟", "市场专员", "d", [
-            Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])},
-        "hr_raci.html": {"position": "市场专员", "rows": [], "t": "x"},
+        "hr_sign_in_confirm.html": {"person": person, "t": "x"},
+        "hr_base.html": {"csrf": "x"},
+        "hr_runs.html": {"runs": [], "csrf": "x"},
+        "hr_run.html": {"csrf": "x", "timeline": timeline},
+        "record.html": {"timeline": timeline},
+        "hr_raci.html": {"position": "市场专员", "rows": [], "csrf": "x"},
+        "refused.html": {"kind": "too-many"},
     }
     templates = {p.name for p in (ROOT / "forms" / "templates").glob("*.html")} - {"base.html"}
     assert templates == set(context)
