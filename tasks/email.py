@@ -56,11 +56,39 @@ def render(template: str, *, to: Recipient, **context: Any) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = get_settings().smtp.sender
-    message["To"] = Address(display_name=to.name, addr_spec=to.email)
+    message["To"] = recipient_address(to)
     message["Message-ID"] = make_msgid(domain="jieli")
     message.set_content(body, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     return message
+
+
+def recipient_address(to: Recipient) -> Address:
+    """The To address with the person's name, when the name survives the trip to the server.
+
+    Python's header folding mangles a few display names (those that look like RFC 2047
+    encoded words, `=?...?=`, among quotes and brackets): parsed back for sending, the
+    envelope recipient would be another string, or the message would not build at all. So the
+    header is built, stored, re-parsed and flattened as the sender does, and a name that does
+    not come back intact with this very address is left out of the header (the greeting in
+    the body still names the person): the message must go to exactly this address.
+    """
+    from email import message_from_string, policy
+    from email.errors import MessageError
+
+    named = Address(display_name=to.name, addr_spec=to.email)
+    probe = EmailMessage()
+    try:
+        probe["To"] = named
+        parsed = message_from_string(probe.as_string(), policy=policy.SMTP)
+        flat = aiosmtplib.email.flatten_message(parsed)
+        header = message_from_string(flat.decode("utf-8"), policy=policy.default)["To"]
+        back = [(a.display_name, a.addr_spec) for a in header.addresses]
+    except (ValueError, LookupError, MessageError, AttributeError):
+        back = []
+    if back == [(to.name, to.email)]:
+        return named
+    return Address(addr_spec=to.email)
 
 
 class PermanentSmtpError(Exception):

@@ -216,9 +216,10 @@ def retry_failed_runs() -> int:
     failed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
         any_=[StateType.FAILED, StateType.CRASHED])))
     with transaction() as session:
-        active = dict(session.execute(select(Run.flow_run_id, Run.id).where(
-            Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None),
-            Run.attention_at.is_(None))).tuples())
+        active = {flow_run_id: run_id for flow_run_id, run_id in session.execute(
+            select(Run.flow_run_id, Run.id).where(
+                Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None),
+                Run.attention_at.is_(None)))}
     retried = 0
     with prefect_client() as client:
         runs = [r for r in client.read_flow_runs(

@@ -1,6 +1,7 @@
-"""Mail is never lost: a send interrupted by a crash (a claim left stale) is sent again, with
-the same Message-ID so that a receiver holding the first copy drops the second, a bounded
-number of times. A real SMTP server (aiosmtpd) receives; Jieli's clock moves time on.
+"""Mail is never lost, nor sent elsewhere: a send interrupted by a crash (a claim left
+stale) is sent again, with the same Message-ID so that a receiver holding the first copy
+drops the second, a bounded number of times; a hire's name cannot change the recipient.
+A real SMTP server (aiosmtpd) receives; Jieli's clock moves time on.
 """
 
 from __future__ import annotations
@@ -148,3 +149,23 @@ def test_a_message_interrupted_again_and_again_fails_after_a_bounded_number_of_r
     row = mail.row(message_id)
     assert row.status == "failed" and "interrupted while sending" in (row.last_error or "")
     assert len(mail.received("cursed@example.com")) == MAX_RESENDS + 1
+
+
+def test_a_name_that_looks_like_an_encoded_word_cannot_redirect_the_hires_email(mail: Mail):
+    from tasks.email import Recipient, render, send_pending_mail
+
+    # Folded and parsed back by the email package, this display name used to become the
+    # envelope recipient: the hire's personal study link went to boss@example.com.
+    name = "张伟 =?utf-8?q?<boss@example.com>?="
+    message = render("retest", to=Recipient(name, "hire@example.com"), module="企业文化",
+                     score=70, pass_mark=80, attempts_left=2, link="http://x/s?t=1")
+    with transaction() as session:
+        repo.queue_message(session=session, key="retest:encoded", run_id=None, kind="retest",
+                           message=message, now=clock.now())
+    assert send_pending_mail() == {"sent": 1, "retry": 0, "failed": 0}
+    box = mailbox.Maildir(mail.maildir, create=True)
+    (received,) = [email.message_from_bytes(box.get_bytes(k), policy=default)
+                   for k in box.iterkeys()]
+    assert str(received["X-RcptTo"]) == "hire@example.com"  # the envelope, as the server saw it
+    assert [a.addr_spec for a in received["To"].addresses] == ["hire@example.com"]
+    assert name in received.get_body(("plain",)).get_content()  # still greeted by name
