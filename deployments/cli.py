@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storage.catalog import CatalogInvalid, load_catalog
@@ -27,8 +28,13 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
+
+
+def _row(*values: object) -> list[str]:
+    """Table cells as literal text: names, subjects and errors are data, never rich markup."""
+    return [escape(str(v)) for v in values]
 
 
 def prepare_storage() -> None:
@@ -46,7 +52,7 @@ def prepare_storage() -> None:
 def db_upgrade() -> None:
     """Apply the migrations and sync the catalog into storage."""
     prepare_storage()
-    console.print(f"storage ready: {get_settings().storage_url}")
+    console.print(f"storage ready: {escape(get_settings().storage_url)}")
 
 
 @catalog_app.command("check")
@@ -77,13 +83,13 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
         modules.add_column(col)
     for m in catalog.modules.values():
         owner = catalog.departments[m.owner]
-        modules.add_row(
+        modules.add_row(*_row(
             m.code, f"{m.title.zh_CN} / {m.title.en}", m.kind.value,
             f"{owner.name.zh_CN} · {owner.owner.name}",
             "\n".join(x.title.zh_CN for x in m.materials),
             f"{len(m.quiz.questions)}q ≥{m.quiz.pass_mark} ×{m.quiz.attempts}",
             ", ".join(m.raci.responsible), m.raci.accountable, ", ".join(m.raci.consulted),
-            ", ".join(m.raci.informed))
+            ", ".join(m.raci.informed)))
     console.print(modules)
     positions = Table(title="Positions 岗位")
     for col in ("code", "岗位 position", "modules", "appraisal 考核 (day, pass mark)"):
@@ -91,8 +97,9 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
     for p in catalog.positions.values():
         items = "\n".join(f"{i.code} ← {i.module} [{', '.join(i.criteria)}]"
                           for i in p.appraisal.items)
-        positions.add_row(p.code, f"{p.title.zh_CN} / {p.title.en}", "\n".join(p.modules),
-                          f"day {p.appraisal.day}, ≥{p.appraisal.pass_mark}\n{items}")
+        positions.add_row(*_row(p.code, f"{p.title.zh_CN} / {p.title.en}",
+                                "\n".join(p.modules),
+                                f"day {p.appraisal.day}, ≥{p.appraisal.pass_mark}\n{items}"))
     console.print(positions)
 
 
@@ -118,11 +125,11 @@ def up() -> None:
         stack.stop()
         raise typer.Exit(130) from None
     api = settings.prefect_api_url.removesuffix("/api")
-    console.print(f"Prefect UI   {api}\nForms        {settings.public_base_url}\n"
-                  f"SMTP         {settings.smtp.host}:{settings.smtp.port} → "
-                  f"{settings.data_dir.resolve() / 'mail'}\n"
-                  f"Storage      {settings.storage_url}\nLogs         "
-                  f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything.")
+    console.print(escape(f"Prefect UI   {api}\nForms        {settings.public_base_url}\n"
+                         f"SMTP         {settings.smtp.host}:{settings.smtp.port} → "
+                         f"{settings.data_dir.resolve() / 'mail'}\n"
+                         f"Storage      {settings.storage_url}\nLogs         "
+                         f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything."))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -147,6 +154,7 @@ def hire(
     locale: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
 ) -> None:
     """Start one onboarding run for a hire and print its Prefect UI link."""
+    from storage.names import InvalidPerson
     from tasks.runs import AlreadyOnboarding, UnknownPosition, start_onboarding, ui_url
 
     try:
@@ -156,6 +164,8 @@ def hire(
     try:
         started = start_onboarding(name=name, email=email, position=position, start=start_day,
                                    locale=locale)
+    except InvalidPerson as exc:
+        raise _fail(f"{exc} (--name / --email); nothing was stored") from None
     except (UnknownPosition, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     if started.flow_run_id is None:
@@ -163,7 +173,8 @@ def hire(
                       f"{get_settings().prefect_api_url}, the run starts when it is back "
                       "(`jieli up`).")
         return
-    console.print(f"run #{started.run_id} started for {name}: {ui_url(started.flow_run_id)}")
+    console.print(f"run #{started.run_id} started for {escape(name)}: "
+                  f"{escape(ui_url(started.flow_run_id))}")
 
 
 @app.command()
@@ -179,7 +190,7 @@ def deliver(
         outcome = deliver_materials(module_code=module, by_email=by, via="cli", note=note)
     except (LookupError, NotTheOwner) as exc:
         raise _fail(str(exc).strip("'\"")) from None
-    console.print(f"delivery #{outcome.delivery_id} of {module} recorded; resumed runs: "
+    console.print(f"delivery #{outcome.delivery_id} of {escape(module)} recorded; resumed runs: "
                   f"{outcome.resumed or '—'}")
     if outcome.deferred:
         console.print(f"Prefect unreachable: runs {outcome.deferred} resume when it is back.")
@@ -189,14 +200,22 @@ def deliver(
 def resume(
     run_id: Annotated[int | None, typer.Argument(help="A run number; none: every run due")] = None,
 ) -> None:
-    """Make a run re-evaluate now (or every run whose resume is pending)."""
-    from tasks.runs import resume_requested_runs, resume_run
+    """Make a run re-evaluate now (or every run whose resume is pending or whose pass failed).
+
+    A run marked as needing attention (its passes failed the same way three times) has the
+    mark cleared and its pass tried again.
+    """
+    from tasks.runs import UNREACHABLE, resume_requested_runs, resume_run, retry_failed_runs
 
     if run_id is None:
         console.print(f"resume requests: {resume_requested_runs()}")
+        try:
+            console.print(f"failed passes retried: {retry_failed_runs()}")
+        except UNREACHABLE:
+            err.print("[yellow]Prefect unreachable: failed passes retried later[/yellow]")
         return
     try:
-        resumed = resume_run(run_id)
+        resumed = resume_run(run_id, clear_attention=True)
     except LookupError as exc:
         raise _fail(str(exc).strip("'\"")) from None
     console.print(f"run #{run_id} " + ("resumed" if resumed else
@@ -235,19 +254,22 @@ def _play(files: list[Path], workdir: Path, api_url: str,
 
 def _print_result(result: dict) -> None:
     mark = "[green]ok[/green]" if result.get("ok") else "[red]NOT OK[/red]"
-    console.print(f"\n[bold]{result['name']}[/bold]: {result.get('outcome', '?')} {mark}")
+    console.print(f"\n[bold]{escape(result['name'])}[/bold]: "
+                  f"{escape(str(result.get('outcome', '?')))} {mark}")
     if result.get("error"):
-        console.print(f"  [red]{result['error']}[/red]", markup=True, highlight=False)
+        console.print(f"  [red]{escape(result['error'])}[/red]", markup=True, highlight=False)
     for f in result.get("findings", []):
-        console.print(f"  {f['item']}: {f['cause']} → {f['responsible']}", highlight=False)
+        console.print(escape(f"  {f['item']}: {f['cause']} → {f['responsible']}"),
+                      highlight=False)
         for e in f["evidence"]:
-            console.print(f"    · {e}", highlight=False)
+            console.print(escape(f"    · {e}"), highlight=False)
     if result.get("remedial"):
-        console.print(f"  remedial: {', '.join(result['remedial'])}")
+        console.print(escape(f"  remedial: {', '.join(result['remedial'])}"))
     reminders = result.get("reminders", [])
     if reminders:
-        console.print(f"  reminders: {len(reminders)} "
-                      f"({', '.join(sorted({r['to'] for r in reminders}))})", highlight=False)
+        console.print(escape(f"  reminders: {len(reminders)} "
+                             f"({', '.join(sorted({r['to'] for r in reminders}))})"),
+                      highlight=False)
 
 
 @app.command()
@@ -325,8 +347,8 @@ def demo(
             results = _play(files, workdir, api_url, done)
         _print_verdicts(results)
         ui = api_url.removesuffix("/api")
-        console.print(f"\nPrefect UI (runs, tags, artifacts): {ui}/runs")
-        console.print(f"Training records: {records}")
+        console.print(escape(f"\nPrefect UI (runs, tags, artifacts): {ui}/runs"))
+        console.print(escape(f"Training records: {records}"))
         if keep and not reuse:
             console.print("The Prefect server keeps running; Ctrl-C stops it.")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
@@ -358,9 +380,9 @@ def _print_verdicts(results: list[dict]) -> None:
     for r in results:
         findings = "\n".join(f"{f['item']}: {f['cause']} → {f['responsible']}"
                              for f in r.get("findings", []))
-        verdicts.add_row(r["name"], r.get("outcome", "?"), findings or "—",
-                         ", ".join(r.get("remedial", [])) or "—",
-                         "yes" if r.get("ok") else f"NO {r.get('error', '')}")
+        verdicts.add_row(*_row(r["name"], r.get("outcome", "?"), findings or "—",
+                               ", ".join(r.get("remedial", [])) or "—",
+                               "yes" if r.get("ok") else f"NO {r.get('error', '')}"))
         for f in r.get("findings", []):
             accountable.setdefault(f["responsible"], []).append(f"{f['cause']} ({r['name']})")
     console.print(verdicts)
@@ -368,7 +390,7 @@ def _print_verdicts(results: list[dict]) -> None:
     for col in ("responsible 责任方", "failed items 未通过项", "causes 原因"):
         summary.add_column(col)
     for party, causes in sorted(accountable.items()):
-        summary.add_row(party, str(len(causes)), "\n".join(causes))
+        summary.add_row(*_row(party, len(causes), "\n".join(causes)))
     console.print(summary)
 
 
@@ -410,12 +432,15 @@ def outbox(
             query = query.where(OutboxMessage.status != OutboxStatus.SENT)
         messages = list(session.scalars(query))
     table = Table(title="Outbox 待发邮件")
-    for col in ("#", "status", "to", "subject", "tries", "next try / sent", "last error"):
+    for col in ("#", "status", "to", "subject", "tries", "resent 重发", "next try / sent",
+                "last error"):
         table.add_column(col)
     for m in messages:
         when = m.sent_at or m.next_attempt_at
-        table.add_row(str(m.id), m.status, m.to_addr, m.subject, str(m.attempts),
-                      local_time(when) if when else "", m.last_error or "")
+        # A resend is an interrupted send taken up again with the same Message-ID.
+        table.add_row(*_row(m.id, m.status, m.to_addr, m.subject, m.attempts,
+                            f"×{m.resends}" if m.resends else "",
+                            local_time(when) if when else "", m.last_error or ""))
     console.print(table if messages else "outbox: nothing waiting or failed")
 
 
@@ -445,7 +470,7 @@ def runs() -> None:
         err.print("[yellow]Prefect unreachable: states from storage only[/yellow]")
     table = Table(title="Onboarding runs 入职接力")
     for col in ("#", "hire 新员工", "position 岗位", "state 状态", "blocked on 等待",
-                "since 自", "overdue 逾期"):
+                "since 自", "overdue 逾期", "attention 需处理"):
         table.add_column(col)
     from tasks.dates import local_day
 
@@ -455,8 +480,12 @@ def runs() -> None:
         blocked = "\n".join(f"{b.waiting_on}: {b.who} ({b.module})" for b in view.blockers)
         since = "\n".join(local_day(b.since) for b in view.blockers)
         overdue = "\n".join(f"{b.days_overdue}d" if b.days_overdue else "" for b in view.blockers)
-        table.add_row(str(run.id), hire_name, run.position_code, state, blocked or "—",
-                      since, overdue)
+        # Passes failed the same way too often: retries stopped until `jieli resume <run>`.
+        attention = (f"stopped {local_day(run.attention_at)}: "
+                     f"{(run.failures or [{}])[-1].get('error', '')}; jieli resume {run.id}"
+                     if run.attention_at else "")
+        table.add_row(*_row(run.id, hire_name, run.position_code, state, blocked or "—",
+                            since, overdue, attention))
     console.print(table)
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from storage.names import check_email, check_name
 
 DEFAULT_CATALOG_DIR = Path(__file__).parent / "catalog"
 CATALOG_FILES = ("departments.yaml", "modules.yaml", "positions.yaml", "rules.yaml",
@@ -38,8 +40,12 @@ class Text(Strict):
 
 class Person(Strict):
     name: str = Field(min_length=1)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str
     locale: Locale = "zh_CN"
+
+    # The same rules as a hire's (storage/names.py): a catalog is typed by people too.
+    _name = field_validator("name")(check_name)
+    _email = field_validator("email")(check_email)
 
 
 class Department(Strict):

@@ -82,7 +82,9 @@ class AssignmentStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a sender; never sent again automatically (at most once)
+    # Claimed by a sender. A claim left stale by a crash is sent again with the same
+    # Message-ID (receivers drop a duplicate by it), at most MAX_RESENDS times.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # permanent failure, recorded and shown by `jieli outbox`
 
@@ -194,6 +196,10 @@ class Run(Base):
     # When the run must re-evaluate although nobody acts (its appraisal day); the sweep wakes it.
     wake_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # The passes that failed in a row, oldest first: [{"pass", "state", "error", "at"}].
+    failures: Mapped[list[Any] | None]
+    # Set when passes failed the same way too often: retries stop until HR resumes the run.
+    attention_at: Mapped[datetime | None]
     hire: Mapped[Person] = relationship()
 
 
@@ -300,6 +306,8 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # How often an interrupted send (a stale claim) was taken up again.
+    resends: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Reminder(Base):

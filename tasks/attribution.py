@@ -36,6 +36,7 @@ from tasks.env import get_catalog, transaction
 from tasks.i18n import N_, gettext
 from tasks.learning import study_link
 from tasks.links import make_link
+from tasks.markdown import md_text
 
 CAUSES = (N_("content-not-delivered"), N_("onboarding-started-late"), N_("content-late"),
           N_("training-incomplete"), N_("quiz-failed"), N_("practice-coaching"),
@@ -258,11 +259,13 @@ def verdict_markdown(hire: str, verdict: Verdict, locale: str) -> str:
         return gettext(locale, s)
 
     title = _("Probation verdict")
-    lines = [f"# {title}: {hire}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
+    lines = [f"# {title}: {md_text(hire)}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
     if verdict.findings:
         lines += ["| " + " | ".join(_(c) for c in VERDICT_COLUMNS) + " |",
                   "|---|---|---|---|---|"]
         for f in verdict.findings:
-            lines.append(f"| {f['item']} | {_(f['cause'])} | {f['responsible']} "
-                         f"| {'<br>'.join(f['evidence'])} | {', '.join(f['remedial'])} |")
+            lines.append(f"| {md_text(f['item'])} | {md_text(_(f['cause']))} "
+                         f"| {md_text(f['responsible'])} "
+                         f"| {'<br>'.join(md_text(e) for e in f['evidence'])} "
+                         f"| {md_text(', '.join(f['remedial']))} |")
     return "\n".join(lines) + "\n"

@@ -1,9 +1,10 @@
 """Emails: built by pure functions from templates, queued in the outbox, sent with aiosmtplib.
 
-A message is sent at most once: the sender claims it (status `sending`, committed, only if
-it was still pending) just before talking to the SMTP server. A claim that a crash left
-behind is never sent again on its own; it is marked failed with a note and shown by
-`jieli outbox`.
+A message is never sent twice at once: the sender claims it (status `sending`, committed, only
+if it was still pending) just before talking to the SMTP server. A claim that a crash left
+behind may or may not have reached the server, so it is sent again (at most MAX_RESENDS
+times) as the very message stored, with the same Message-ID: a receiver that got the first
+copy drops the second by it. `jieli outbox` shows the resends.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from tasks.i18n import jinja_env, normalize_locale
 # Retry delays after a transient failure (connection refused, 4xx); then the message fails.
 BACKOFF = [timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 3600, 3600)]
 STALE_CLAIM = timedelta(minutes=10)
+# How often an interrupted send is taken up again before the message is marked failed.
+MAX_RESENDS = 3
+RESENT_NOTE = "interrupted while sending; sent again with the same Message-ID"
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,39 @@ def render(template: str, *, to: Recipient, **context: Any) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = get_settings().smtp.sender
-    message["To"] = Address(display_name=to.name, addr_spec=to.email)
+    message["To"] = recipient_address(to)
     message["Message-ID"] = make_msgid(domain="jieli")
     message.set_content(body, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     return message
+
+
+def recipient_address(to: Recipient) -> Address:
+    """The To address with the person's name, when the name survives the trip to the server.
+
+    Python's header folding mangles a few display names (those that look like RFC 2047
+    encoded words, `=?...?=`, among quotes and brackets): parsed back for sending, the
+    envelope recipient would be another string, or the message would not build at all. So the
+    header is built, stored, re-parsed and flattened as the sender does, and a name that does
+    not come back intact with this very address is left out of the header (the greeting in
+    the body still names the person): the message must go to exactly this address.
+    """
+    from email import message_from_string, policy
+    from email.errors import MessageError
+
+    named = Address(display_name=to.name, addr_spec=to.email)
+    probe = EmailMessage()
+    try:
+        probe["To"] = named
+        parsed = message_from_string(probe.as_string(), policy=policy.SMTP)
+        flat = aiosmtplib.email.flatten_message(parsed)
+        header = message_from_string(flat.decode("utf-8"), policy=policy.default)["To"]
+        back = [(a.display_name, a.addr_spec) for a in header.addresses]
+    except (ValueError, LookupError, MessageError, AttributeError):
+        back = []
+    if back == [(to.name, to.email)]:
+        return named
+    return Address(addr_spec=to.email)
 
 
 class PermanentSmtpError(Exception):
@@ -65,6 +97,7 @@ class PermanentSmtpError(Exception):
 
 async def _deliver(raw: str, smtp: SmtpSettings) -> None:
     from email import message_from_string, policy
+    from email.errors import MessageError
 
     message = message_from_string(raw, policy=policy.SMTP)
     try:
@@ -81,17 +114,30 @@ async def _deliver(raw: str, smtp: SmtpSettings) -> None:
         if 500 <= exc.code < 600:
             raise PermanentSmtpError(f"{exc.code} {exc.message}") from exc
         raise
+    except (ValueError, LookupError, MessageError) as exc:
+        # The stored message cannot be turned into an SMTP transaction (no recipient, a
+        # header that does not parse): retrying cannot help, and escaping here would leave
+        # the claim stuck in `sending`.
+        raise PermanentSmtpError(f"unsendable message: {type(exc).__name__}: {exc}") from exc
 
 
 def _due(run_id: int | None, key: str | None, now: datetime) -> list[int]:
-    """The messages due now; mark claims a crash left behind as failed (never resent)."""
+    """The messages due now, with the claims a crash left behind taken up again."""
+    stale = (OutboxMessage.status == OutboxStatus.SENDING,
+             OutboxMessage.claimed_at < now - STALE_CLAIM)
     with transaction() as session:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.SENDING,
-                   OutboxMessage.claimed_at < now - STALE_CLAIM)
+            .where(*stale, OutboxMessage.resends >= MAX_RESENDS)
             .values(status=OutboxStatus.FAILED,
-                    last_error="interrupted while sending; it may or may not have arrived"))
+                    last_error=f"interrupted while sending {MAX_RESENDS + 1} times; "
+                               "it may or may not have arrived"))
+        # The stored message keeps its Message-ID, so a copy that did arrive is dropped.
+        session.execute(
+            update(OutboxMessage)
+            .where(*stale, OutboxMessage.resends < MAX_RESENDS)
+            .values(status=OutboxStatus.PENDING, resends=OutboxMessage.resends + 1,
+                    next_attempt_at=now, last_error=RESENT_NOTE))
         query = select(OutboxMessage.id).where(
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
         ).order_by(OutboxMessage.id)
@@ -122,7 +168,8 @@ def _finish(message_id: int, error: Exception | None) -> str:
         msg = session.get_one(OutboxMessage, message_id)
         msg.attempts += 1
         if error is None:
-            msg.status, msg.sent_at, msg.last_error = OutboxStatus.SENT, now, None
+            msg.status, msg.sent_at = OutboxStatus.SENT, now
+            msg.last_error = RESENT_NOTE if msg.resends else None
         elif isinstance(error, PermanentSmtpError) or msg.attempts > len(BACKOFF):
             msg.status, msg.last_error = OutboxStatus.FAILED, str(error) or type(error).__name__
         else:

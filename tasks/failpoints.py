@@ -3,8 +3,9 @@
 With JIELI_FAILPOINTS=after-gates, a pass that reaches `failpoint("after-gates")` writes a
 marker file `failpoint-after-gates` in the data directory and hangs while the marker is
 there, so that a test can kill the runner at exactly that point, or act while the pass is
-under way and then let it go on by removing the marker. Unset (always, outside tests), a
-failpoint does nothing.
+under way and then let it go on by removing the marker. With
+JIELI_FAILPOINTS=after-gates:raise the pass fails there instead (an exception, every time).
+Unset (always, outside tests), a failpoint does nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ import time
 from storage.settings import get_settings
 
 
+class FailpointError(RuntimeError):
+    pass
+
+
 def failpoint(name: str) -> None:
     settings = get_settings()
-    if name not in settings.failpoints.split(","):
+    points = settings.failpoints.split(",")
+    if f"{name}:raise" in points:
+        raise FailpointError(f"failpoint {name}")
+    if name not in points:
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     marker = settings.data_dir / f"failpoint-{name}"

@@ -23,7 +23,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
@@ -31,13 +31,18 @@ from sqlalchemy import select
 
 from storage import clock, repo
 from storage.models import Run, RunStatus
+from storage.names import check_email, check_name
 from storage.settings import get_settings
+from tasks.email import Recipient, render, send_pending_mail
 from tasks.env import get_catalog, reading, transaction
 
 log = logging.getLogger(__name__)
 
 # What "Prefect cannot be reached" looks like from the client.
 UNREACHABLE = (httpx.TransportError, PrefectHTTPStatusError)
+# A pass that fails the same way this many times in a row is not retried again: the run is
+# marked as needing attention and HR is emailed, until `jieli resume <run>`.
+MAX_FAILED_PASSES = 3
 
 
 @contextmanager
@@ -82,7 +87,12 @@ class StartedRun:
 
 def start_onboarding(*, name: str, email: str, position: str, start: date,
                      locale: str = "zh_CN", actor: str = "hr") -> StartedRun:
-    """HR starts one onboarding run for a hire: stored first, then created in Prefect."""
+    """HR starts one onboarding run for a hire: stored first, then created in Prefect.
+
+    The name and address are checked before anything is stored (InvalidPerson says what to
+    fix); see storage/names.py for what a name may hold and why.
+    """
+    name, email = check_name(name), check_email(email)
     catalog = get_catalog()
     if position not in catalog.positions:
         known = ", ".join(sorted(catalog.positions))
@@ -131,16 +141,27 @@ def ensure_flow_run(run_id: int) -> str:
     return str(flow_run.id)
 
 
-def resume_run(run_id: int) -> bool:
+def resume_run(run_id: int, *, clear_attention: bool = False, actor: str = "hr") -> bool:
     """Make the run re-evaluate now. True when done or under way; False when deferred.
 
     An already-resumed or running run counts as success: its pass reads storage after the
     request (or sees `resume_requested_at` and takes another pass before it suspends).
+    A run marked as needing attention stays stopped unless `clear_attention` (HR's resume).
     """
-    with reading() as session:
+    now = clock.now()
+    with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         flow_run_id, status = run.flow_run_id, run.status
+        marked = run.attention_at is not None
+        if marked and clear_attention:
+            repo.audit(session=session, actor=actor, action="run-attention-cleared",
+                       object_type="run", object_id=str(run_id), via="cli", now=now,
+                       detail={"failures": run.failures or []})
+            run.attention_at, run.failures = None, []
     if status == RunStatus.COMPLETED:
+        return True
+    if marked and not clear_attention:
+        log.warning("run %s needs attention; not resumed until HR resumes it", run_id)
         return True
     try:
         if flow_run_id is None:
@@ -152,8 +173,10 @@ def resume_run(run_id: int) -> bool:
             if state is not None and state.is_paused():
                 client.resume_flow_run(UUID(flow_run_id))
             elif state is not None and state.type in (StateType.FAILED, StateType.CRASHED):
-                # A pass that failed is taken again; storage makes the repeat safe.
-                client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+                # A pass that failed is taken again (storage makes the repeat safe), unless it
+                # failed the same way too often; HR's resume retries it whatever it counted.
+                if marked or _count_failed_pass(run_id, flow_run):
+                    client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
             elif state is not None and state.type == StateType.CANCELLED:
                 log.warning("run %s was cancelled in Prefect; not resumed", run_id)
     except UNREACHABLE as exc:
@@ -175,7 +198,7 @@ def resume_requested_runs() -> dict[str, int]:
     """Resume every run whose resume was requested and not yet taken up (sweep, start-up)."""
     with reading() as session:
         ids = list(session.scalars(select(Run.id).where(
-            Run.status == RunStatus.ACTIVE,
+            Run.status == RunStatus.ACTIVE, Run.attention_at.is_(None),
             (Run.resume_requested_at.is_not(None)) | (Run.flow_run_id.is_(None)))))
     counts = {"resumed": 0, "deferred": 0}
     for run_id in ids:
@@ -187,13 +210,17 @@ def retry_failed_runs() -> int:
     """Reschedule onboarding flow runs whose pass failed or crashed while Jieli's run is active.
 
     A failed pass (a 503 from the server, a killed process) would otherwise leave the hire's
-    run stopped until someone noticed.
+    run stopped until someone noticed. One that failed the same way MAX_FAILED_PASSES times
+    in a row is not retried: the run is marked as needing attention and HR is told once.
     """
     failed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
         any_=[StateType.FAILED, StateType.CRASHED])))
     with reading() as session:
-        active = set(session.scalars(select(Run.flow_run_id).where(
-            Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None))))
+        active = {flow_run_id: run_id for flow_run_id, run_id in session.execute(
+            select(Run.flow_run_id, Run.id).where(
+                Run.status == RunStatus.ACTIVE, Run.flow_run_id.is_not(None),
+                Run.attention_at.is_(None)))}
+    retried = 0
     with prefect_client() as client:
         runs = [r for r in client.read_flow_runs(
             flow_run_filter=failed,
@@ -201,8 +228,51 @@ def retry_failed_runs() -> int:
                 any_=[get_settings().deployment])))
             if str(r.id) in active]
         for flow_run in runs:
-            client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
-    return len(runs)
+            if _count_failed_pass(active[str(flow_run.id)], flow_run):
+                client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
+                retried += 1
+    return retried
+
+
+def _count_failed_pass(run_id: int, flow_run: FlowRun) -> bool:
+    """Record a failed pass of the run; True when it is to be retried.
+
+    Failures count in a row while they have the same error and no pass went well between
+    them (the pass number moved on by at most one). Each failed state counts once, however
+    many sweeps see it.
+    """
+    state = flow_run.state
+    error = (state.message or state.name) if state else "failed"
+    state_id = str(state.id) if state else ""
+    now = clock.now()
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        failures = list(run.failures or [])
+        if run.attention_at is not None or (failures and failures[-1]["state"] == state_id):
+            return False  # marked already, or counted (and retried) by another sweep
+        if failures and (failures[-1]["error"] != error
+                         or run.pass_no > failures[-1]["pass"] + 1):
+            failures = []
+        failures.append({"pass": run.pass_no, "state": state_id, "error": error,
+                         "at": now.isoformat()})
+        run.failures = failures
+        if len(failures) < MAX_FAILED_PASSES:
+            return True
+        run.attention_at = now
+        repo.audit(session=session, actor="system", action="run-needs-attention",
+                   object_type="run", object_id=str(run_id), via="flow", now=now,
+                   detail={"error": error, "failures": failures})
+        hr = repo.department(session=session, code="hr").owner
+        message = render("attention", to=Recipient(hr.name, hr.email, hr.locale),
+                         hire=run.hire.name, run_id=run_id, error=error,
+                         failures=len(failures))
+        key = f"attention:{run_id}:{run.pass_no}"
+        repo.queue_message(session=session, key=key, run_id=run_id, kind="attention",
+                           message=message, now=now)
+    log.warning("run %s failed %d times the same way (%s); it needs attention", run_id,
+                len(failures), error)
+    send_pending_mail(key=key)
+    return False
 
 
 def recover_interrupted_runs() -> int:

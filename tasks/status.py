@@ -17,6 +17,7 @@ from storage.settings import get_settings
 from tasks.dates import days_overdue, local_day
 from tasks.env import reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
+from tasks.markdown import md_text
 from tasks.runs import flow_run_name, prefect_client
 
 WAITING_TAG = "waiting:"
@@ -87,12 +88,13 @@ def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
     title = _("Who is blocking")
     if not view.blockers:
         nobody = _("Nobody: the run is not waiting.")
-        return f"# {title}: {hire}\n\n{nobody}\n"
-    lines = [f"# {title}: {hire}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
+        return f"# {title}: {md_text(hire)}\n\n{nobody}\n"
+    lines = [f"# {title}: {md_text(hire)}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
              "|---|---|---|---|---|---|---|"]
     for b in view.blockers:
         due = local_day(b.due_at) if b.due_at else "—"
-        lines.append(f"| {b.waiting_on} | {b.who} | {b.module_title} (`{b.module}`) "
+        lines.append(f"| {md_text(b.waiting_on)} | {md_text(b.who)} "
+                     f"| {md_text(b.module_title)} (`{b.module}`) "
                      f"| {_(KIND_LABELS[b.kind])} | {local_day(b.since)} | {due} "
                      f"| {b.days_overdue} |")
     return "\n".join(lines) + "\n"
