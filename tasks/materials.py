@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import shutil
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ BINARY_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".
 TEXT_SUFFIXES = {".txt", ".md", ".csv", ".py", ".ipynb"}
 TEXT_TYPES = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
               ".py": "text/x-python", ".ipynb": "application/x-ipynb+json"}
+STALE_STAGING_SECONDS = 24 * 3600
 HEAD_BYTES = 8192
 CHUNK_BYTES = 1024 * 1024
 
@@ -112,6 +114,16 @@ def check_upload(*, material_code: str, name: str, file: BinaryIO, size: int) ->
                   content_type=content_type[:100], file=file)
 
 
+def _remove_stale_staging(folder: Path) -> None:
+    # Left by a process killed mid-upload. File times are the machine's, so this compares with
+    # the machine's time, not Jieli's clock (which a simulation moves ahead).
+    if not folder.is_dir():
+        return
+    for leftover in folder.iterdir():
+        if time.time() - leftover.stat().st_mtime > STALE_STAGING_SECONDS:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def store_handoff(
     *, module_code: str, by_email: str, via: str, uploads: list[Upload], links: dict[str, str],
     note: str, link: repo.LinkUse | None,
@@ -119,6 +131,7 @@ def store_handoff(
     """Write the files to a staging folder, record the delivery (spending the link), then move
     the folder into place and resume the runs; on any failure no file is left."""
     materials = get_settings().data_dir.resolve() / "materials"
+    _remove_stale_staging(materials / ".staging")
     staging = materials / ".staging" / uuid.uuid4().hex
     final = materials / module_code / staging.name
     items = [repo.MaterialItem(material_code=code, link=url) for code, url in links.items()]

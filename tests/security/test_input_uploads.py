@@ -103,3 +103,22 @@ def test_file_names_are_stored_and_served_sanitised(forms: Forms):
     assert any(d.startswith("attachment; filename*=utf-8''") and "%E5%AE%A2" in d
                for d in dispositions)
     assert all(re.fullmatch(r"[\x20-\x7e]+", d) for d in dispositions)
+
+
+def test_a_staging_folder_left_by_a_killed_upload_is_removed_later(forms: Forms):
+    import os
+    import time
+
+    forms.start_run()
+    staging = get_settings().data_dir.resolve() / "materials" / ".staging"
+    old, fresh = staging / "killed-yesterday", staging / "in-flight"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "communication-scripts.pdf").write_bytes(PDF)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    response = forms.client.post(handoff_url(forms), files={
+        f"file-{m}": (f"{m}.pdf", PDF, "application/pdf")
+        for m in ["communication-scripts", "objection-cases", "communication-assessment"]})
+    assert response.status_code == 200
+    assert sorted(p.name for p in staging.iterdir()) == ["in-flight"]
