@@ -1,7 +1,7 @@
 """refusal counts
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-28 05:40:00
 
 """

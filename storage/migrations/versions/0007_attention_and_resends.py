@@ -1,7 +1,7 @@
 """runs needing attention after repeated failed passes; outbox resends of interrupted sends
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-28 05:40:00
 
 """
