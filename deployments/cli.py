@@ -98,12 +98,14 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
 
 @app.command()
 def up() -> None:
-    """Start Prefect, the runner, the forms app and an SMTP server on loopback; Ctrl-C stops."""
+    """Start Prefect, the runner, the forms app and SMTP; restart any that dies; Ctrl-C stops."""
     from deployments.stack import Stack
 
     settings = get_settings()
     prepare_storage()
     stack = Stack(settings)
+    # SIGTERM stops like Ctrl-C, also while a child is being started (again).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with console.status("starting the Prefect server…"):
             stack.start_prefect_server()
@@ -123,14 +125,9 @@ def up() -> None:
                   f"{settings.data_dir.resolve() / 'mail'}\n"
                   f"Storage      {settings.storage_url}\nLogs         "
                   f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything.")
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        while not stopped.wait(1):
-            dead = [c.name for c in stack.children if c.process.poll() is not None]
-            if dead:
-                err.print(f"[red]{', '.join(dead)} stopped; see the logs. Shutting down.[/red]")
-                break
+        stack.supervise(threading.Event(), say=lambda line: err.print(
+            f"[yellow]{line}[/yellow]", highlight=False))
     except KeyboardInterrupt:
         pass
     finally:
@@ -189,15 +186,15 @@ def deliver(
 def resume(
     run_id: Annotated[int | None, typer.Argument(help="A run number; none: every run due")] = None,
 ) -> None:
-    """Make a run re-evaluate now (or every run whose resume is pending)."""
-    from tasks.runs import resume_requested_runs, resume_run
+    """Make a run re-evaluate now, or bring back one cancelled in Prefect (or every run due)."""
+    from tasks.runs import AlreadyOnboarding, resume_requested_runs, resume_run
 
     if run_id is None:
         console.print(f"resume requests: {resume_requested_runs()}")
         return
     try:
-        resumed = resume_run(run_id)
-    except LookupError as exc:
+        resumed = resume_run(run_id, bring_back=True)
+    except (LookupError, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     console.print(f"run #{run_id} " + ("resumed" if resumed else
                                        "not resumed: Prefect unreachable, retried later"))
@@ -409,6 +406,7 @@ def runs() -> None:
     from uuid import UUID
 
     from storage import clock, repo
+    from storage.models import RunStatus
     from tasks.env import transaction
     from tasks.runs import UNREACHABLE, prefect_client
     from tasks.status import view_run
@@ -436,6 +434,8 @@ def runs() -> None:
     for run, hire_name, view in rows:
         state = states.get(run.flow_run_id or "") or (
             run.status if run.flow_run_id else "not started")
+        if run.status == RunStatus.CANCELLED:
+            state = f"cancelled 已取消 (jieli resume {run.id})"
         blocked = "\n".join(f"{b.waiting_on}: {b.who} ({b.module})" for b in view.blockers)
         since = "\n".join(local_day(b.since) for b in view.blockers)
         overdue = "\n".join(f"{b.days_overdue}d" if b.days_overdue else "" for b in view.blockers)

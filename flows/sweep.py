@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.email import send_pending_mail
 from tasks.reminders import send_due_reminders, wake_due_runs
-from tasks.runs import resume_requested_runs, retry_failed_runs
+from tasks.runs import notice_cancelled_runs, resume_requested_runs, retry_failed_runs
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 15])
@@ -30,10 +30,17 @@ def resume_waiting_runs() -> dict[str, int]:
     return {**resume_requested_runs(), "retried": retry_failed_runs()}
 
 
+@task(cache_policy=NO_CACHE)
+def notice_cancelled() -> list[int]:
+    return notice_cancelled_runs()
+
+
 @flow(name="sweep")
 def sweep() -> dict[str, object]:
-    """Overdue legs get their reminders, runs due to wake are resumed, queued mail goes."""
+    """Overdue legs get their reminders, runs due to wake are resumed, runs cancelled in Prefect
+    are marked and HR told, queued mail goes."""
     reminded = remind_overdue()
     woken = wake_runs()
-    return {"reminded": reminded, "woken": woken, "mail": send_queued_mail(),
-            "runs": resume_waiting_runs()}
+    cancelled = notice_cancelled()  # before the mail: HR hears of a cancel in this sweep
+    return {"reminded": reminded, "woken": woken, "cancelled": cancelled,
+            "mail": send_queued_mail(), "runs": resume_waiting_runs()}
