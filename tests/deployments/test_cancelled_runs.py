@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.flows.conftest import Live, wait_for
+from tests.forms.conftest import Forms
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +90,21 @@ def test_a_delivery_does_not_undo_a_cancel(live: Live):
     live.jieli("deliver", "python-basics", "--by", "wang.lei@example.com")
     assert live.flow_run(run_id)["state"]["type"] == "CANCELLED"
     assert live.sql("select status from runs where id = :i", i=run_id) == [("cancelled",)]
+
+
+def test_the_hr_overview_shows_a_cancelled_run_and_how_to_bring_it_back(forms: Forms):
+    from forms.app import page
+    from storage import repo
+    from storage.models import RunStatus
+    from tasks.env import transaction
+    from tasks.tracking import runs_overview
+
+    run_id = forms.start_run()
+    with transaction() as session:  # as the sweep leaves it
+        repo.get_run(session=session, run_id=run_id).status = RunStatus.CANCELLED
+    zh = bytes(page("hr_runs.html", "zh_CN", person=None, runs=runs_overview("zh_CN"),
+                    t="").body).decode()
+    assert "已在 Prefect 中取消" in zh and f"jieli resume {run_id}" in zh
+    en = bytes(page("hr_runs.html", "en", person=None, runs=runs_overview("en"),
+                    t="").body).decode()
+    assert "Cancelled in Prefect" in en and f"jieli resume {run_id}" in en
