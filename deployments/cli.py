@@ -196,8 +196,19 @@ def resume(
         resumed = resume_run(run_id, bring_back=True)
     except (LookupError, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
+    if not resumed and _run_status(run_id) == "cancelled":
+        raise _fail(f"run #{run_id} not brought back: Prefect unreachable at "
+                    f"{get_settings().prefect_api_url}; run this again once it is up")
     console.print(f"run #{run_id} " + ("resumed" if resumed else
                                        "not resumed: Prefect unreachable, retried later"))
+
+
+def _run_status(run_id: int) -> str:
+    from storage import repo
+    from tasks.env import transaction
+
+    with transaction() as session:
+        return repo.get_run(session=session, run_id=run_id).status
 
 
 def _play(files: list[Path], workdir: Path, api_url: str,

@@ -30,7 +30,7 @@ def resume_waiting_runs() -> dict[str, int]:
     return {**resume_requested_runs(), "retried": retry_failed_runs()}
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 15])
 def notice_cancelled() -> list[int]:
     return notice_cancelled_runs()
 

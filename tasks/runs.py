@@ -203,19 +203,24 @@ def _bring_back(run_id: int, flow_run_id: str | None, hire_id: int, actor: str) 
         raise AlreadyOnboarding(f"the hire has another active onboarding run #{other}")
     state_name = None
     try:
+        if flow_run_id is not None:
+            try:
+                with prefect_client() as client:
+                    state = client.read_flow_run(UUID(flow_run_id)).state
+                    state_name = state.name if state else None
+                    if state is not None and state.type in CANCELLED_TYPES:
+                        # A cancelled flow run cannot be resumed; Scheduled (forced) runs
+                        # its flow again from the top, under the same id and UI link.
+                        client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+                    elif state is not None and state.is_paused():
+                        client.resume_flow_run(UUID(flow_run_id))
+            except ObjectNotFound:  # deleted in Prefect as well: a new flow run
+                with transaction() as session:
+                    repo.get_run(session=session, run_id=run_id).flow_run_id = None
+                flow_run_id = None
         if flow_run_id is None:
-            ensure_flow_run(run_id)
-        else:
-            with prefect_client() as client:
-                state = client.read_flow_run(UUID(flow_run_id)).state
-                state_name = state.name if state else None
-                if state is not None and state.type in CANCELLED_TYPES:
-                    # A cancelled flow run cannot be resumed; Scheduled (forced) runs its
-                    # flow again from the top, under the same id and UI link.
-                    client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
-                elif state is not None and state.is_paused():
-                    client.resume_flow_run(UUID(flow_run_id))
-    except UNREACHABLE as exc:
+            flow_run_id = ensure_flow_run(run_id)
+    except (*UNREACHABLE, ObjectNotFound) as exc:
         # Storage stays cancelled, so the sweep does not take the run for cancelled again.
         log.warning("run %s: Prefect unreachable, not brought back: %s", run_id, exc)
         return False

@@ -25,13 +25,13 @@ def run_sweep(live: Live) -> None:
         state = httpx.get(f"{live.api}/flow_runs/{flow_run['id']}", timeout=10).json()["state"]
         return state["type"] if state["type"] in ("COMPLETED", "FAILED", "CRASHED") else None
 
-    assert wait_for(finished, 90, what="the sweep's flow run") == "COMPLETED"
+    assert wait_for(finished, 180, what="the sweep's flow run") == "COMPLETED"
 
 
 def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live: Live):
     hire = "周小梅"
     run_id = live.hire(hire, "zhou.quxiao@example.com")
-    waiting = live.wait_state(run_id, "Suspended", min_pass=1)
+    waiting = live.wait_state(run_id, "Suspended", min_pass=1, timeout=180)
     (pass_no,), = live.sql("select pass_no from runs where id = :i", i=run_id)
 
     # What the UI's Cancel button sends; a suspended run goes straight to Cancelled.
@@ -52,7 +52,7 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
     def told() -> list:
         return [m for m in live.mail(HR) if hire in str(m["Subject"])
                 and "被取消" in str(m["Subject"])]
-    (message,) = wait_for(told, 30, what="HR's email about the cancel")
+    (message,) = wait_for(told, 60, what="HR's email about the cancel")
     body = message.get_body(("plain",)).get_content()
     assert f"jieli resume {run_id}" in body and waiting["id"] in body
 
@@ -70,7 +70,7 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
     assert live.sql("select status from runs where id = :i", i=run_id) == [("active",)]
     assert live.sql("select actor from audit_log where action = 'run-brought-back' "
                     "and object_id = :i", i=str(run_id)) == [("hr",)]
-    back = live.wait_state(run_id, "Suspended", min_pass=pass_no + 1)
+    back = live.wait_state(run_id, "Suspended", min_pass=pass_no + 1, timeout=180)
     assert back["id"] == waiting["id"]  # the same flow run: HR's UI link still works
     assert "waiting:marketing" in back["tags"]
     run_sweep(live)  # waiting again is not taken for a new cancel
@@ -81,7 +81,7 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
 def test_a_delivery_does_not_undo_a_cancel(live: Live):
     hire = "吴晓东"
     run_id = live.hire(hire, "wu.zanting@example.com", position="python-developer")
-    waiting = live.wait_state(run_id, "Suspended", min_pass=1)
+    waiting = live.wait_state(run_id, "Suspended", min_pass=1, timeout=180)
     httpx.post(f"{live.api}/flow_runs/{waiting['id']}/set_state", timeout=10,
                json={"state": {"type": "CANCELLING", "name": "Cancelling"}})
     run_sweep(live)
