@@ -46,14 +46,14 @@ def test_the_prefect_server_refuses_an_unauthenticated_call_when_the_auth_string
         hired = subprocess.run(
             [sys.executable, "-m", "deployments.cli", "hire", "--name", "郑安", "--email",
              "zheng.an@example.com", "--position", "marketing-specialist", "--start",
-             "2026-12-01"], env=env, capture_output=True, text=True, timeout=120)
+             "2026-12-01"], env=env, capture_output=True, text=True, timeout=180)
         assert hired.returncode == 0 and "started" in hired.stdout, hired.stdout + hired.stderr
         flow_run_id = hired.stdout.rsplit("/", 1)[1].strip()
 
         def state() -> str:
             return httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10,
                              auth=("jieli", "correct-horse")).json()["state"]["name"]
-        wait_for(lambda: state() == "Suspended", 120, what="the run suspended")
+        wait_for(lambda: state() == "Suspended", 180, what="the run suspended")
     finally:
         stack.stop()
 
