@@ -105,12 +105,14 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
 
 @app.command()
 def up() -> None:
-    """Start Prefect, the runner, the forms app and an SMTP server on loopback; Ctrl-C stops."""
+    """Start Prefect, the runner, the forms app and SMTP; restart any that dies; Ctrl-C stops."""
     from deployments.stack import Stack
 
     settings = get_settings()
     prepare_storage()
     stack = Stack(settings)
+    # SIGTERM stops like Ctrl-C, also while a child is being started (again).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with console.status("starting the Prefect server…"):
             stack.start_prefect_server()
@@ -130,14 +132,9 @@ def up() -> None:
                          f"{settings.data_dir.resolve() / 'mail'}\n"
                          f"Storage      {settings.storage_url}\nLogs         "
                          f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything."))
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        while not stopped.wait(1):
-            dead = [c.name for c in stack.children if c.process.poll() is not None]
-            if dead:
-                err.print(f"[red]{', '.join(dead)} stopped; see the logs. Shutting down.[/red]")
-                break
+        stack.supervise(threading.Event(), say=lambda line: err.print(
+            f"[yellow]{escape(line)}[/yellow]", highlight=False))
     except KeyboardInterrupt:
         pass
     finally:
@@ -200,12 +197,18 @@ def deliver(
 def resume(
     run_id: Annotated[int | None, typer.Argument(help="A run number; none: every run due")] = None,
 ) -> None:
-    """Make a run re-evaluate now (or every run whose resume is pending or whose pass failed).
+    """Make a run re-evaluate now, or bring back one cancelled in Prefect (or every run due).
 
     A run marked as needing attention (its passes failed the same way three times) has the
     mark cleared and its pass tried again.
     """
-    from tasks.runs import UNREACHABLE, resume_requested_runs, resume_run, retry_failed_runs
+    from tasks.runs import (
+        UNREACHABLE,
+        AlreadyOnboarding,
+        resume_requested_runs,
+        resume_run,
+        retry_failed_runs,
+    )
 
     if run_id is None:
         console.print(f"resume requests: {resume_requested_runs()}")
@@ -215,11 +218,22 @@ def resume(
             err.print("[yellow]Prefect unreachable: failed passes retried later[/yellow]")
         return
     try:
-        resumed = resume_run(run_id, clear_attention=True)
-    except LookupError as exc:
+        resumed = resume_run(run_id, clear_attention=True, bring_back=True)
+    except (LookupError, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
+    if not resumed and _run_status(run_id) == "cancelled":
+        raise _fail(f"run #{run_id} not brought back: Prefect unreachable at "
+                    f"{get_settings().prefect_api_url}; run this again once it is up")
     console.print(f"run #{run_id} " + ("resumed" if resumed else
                                        "not resumed: Prefect unreachable, retried later"))
+
+
+def _run_status(run_id: int) -> str:
+    from storage import repo
+    from tasks.env import transaction
+
+    with transaction() as session:
+        return repo.get_run(session=session, run_id=run_id).status
 
 
 def _play(files: list[Path], workdir: Path, api_url: str,
@@ -450,6 +464,7 @@ def runs() -> None:
     from uuid import UUID
 
     from storage import clock, repo
+    from storage.models import RunStatus
     from tasks.env import reading
     from tasks.runs import UNREACHABLE, prefect_client
     from tasks.status import view_run
@@ -477,6 +492,8 @@ def runs() -> None:
     for run, hire_name, view in rows:
         state = states.get(run.flow_run_id or "") or (
             run.status if run.flow_run_id else "not started")
+        if run.status == RunStatus.CANCELLED:
+            state = f"cancelled 已取消 (jieli resume {run.id})"
         blocked = "\n".join(f"{b.waiting_on}: {b.who} ({b.module})" for b in view.blockers)
         since = "\n".join(local_day(b.since) for b in view.blockers)
         overdue = "\n".join(f"{b.days_overdue}d" if b.days_overdue else "" for b in view.blockers)

@@ -44,6 +44,13 @@ def prepare_environment(workdir: Path, prefect_api_url: str) -> None:
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
         "JIELI_DEPLOYMENT": SIMULATION_DEPLOYMENT,
     })
+    from storage.settings import Settings
+
+    auth = Settings().prefect_auth_string
+    if auth is not None:
+        # The simulation's server asks for it too (stack_env); Prefect's own clients here
+        # read only their own variable.
+        os.environ["PREFECT_API_AUTH_STRING"] = auth.get_secret_value()
 
 
 class StepFailed(Exception):

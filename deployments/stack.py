@@ -6,11 +6,14 @@ settings, so the CLI, the tests and the benchmarks start exactly the same thing.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +22,14 @@ from urllib.parse import urlparse
 
 import httpx
 
-from storage.settings import Settings
+from storage.settings import LOOPBACK, Settings
+
+log = logging.getLogger("jieli.stack")
+
+# A child that died is started again after 1 s, 2 s, 4 s … at most this long; one that stayed
+# up for RESTART_RESET_AFTER seconds starts again from 1 s.
+RESTART_MAX_DELAY = 60.0
+RESTART_RESET_AFTER = 60.0
 
 
 def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -51,6 +61,12 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
     })
     if settings.database_url:
         env["JIELI_DATABASE_URL"] = settings.database_url
+    if settings.prefect_auth_string is not None:
+        # The server checks it and every client (runner, flow runs, forms, CLI) sends it.
+        auth = settings.prefect_auth_string.get_secret_value()
+        env["JIELI_PREFECT_AUTH_STRING"] = auth
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth
+        env["PREFECT_API_AUTH_STRING"] = auth
     env.update(extra)
     return env
 
@@ -60,6 +76,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    started_at: float = field(default_factory=time.monotonic)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
         """Stop the child and everything it started (it leads its own process group)."""
@@ -74,15 +91,25 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=timeout)
 
+    def reap(self) -> None:
+        """Kill what the dead child left in its group (a server's workers may hold its port)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
 
 @dataclass
 class Stack:
     settings: Settings
     children: list[Child] = field(default_factory=list)
+    # How to start each child again, the same way: its start method with its arguments.
+    restarts: dict[str, Callable[[], Child]] = field(default_factory=dict)
 
     def start(self, name: str, argv: list[str], ready: Callable[[], bool],
               timeout: float = 90, extra_env: dict[str, str] | None = None,
-              port: tuple[str, int] | None = None) -> Child:
+              port: tuple[str, int] | None = None,
+              again: Callable[[], Child] | None = None) -> Child:
+        self.restarts[name] = again or (
+            lambda: self.start(name, argv, ready, timeout, extra_env, port))
         if port and _port_open(*port):
             # Otherwise the readiness probe would take someone else's server for ours.
             raise RuntimeError(f"{name}: {port[0]}:{port[1]} is already in use "
@@ -99,16 +126,31 @@ class Stack:
         deadline = time.monotonic() + timeout
         while not ready():
             if process.poll() is not None:
+                self._drop(child)
                 tail = log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
             if time.monotonic() > deadline:
                 child.stop()
+                self._drop(child)
                 raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {log}")
             time.sleep(0.2)
         return child
 
+    def _drop(self, child: Child) -> None:
+        """Forget a child that failed to start, and kill what it left behind."""
+        child.reap()
+        self.children.remove(child)
+
     def start_prefect_server(self) -> Child:
         url = urlparse(self.settings.prefect_api_url)
+        if (url.hostname or "127.0.0.1") not in LOOPBACK and self.settings.prefect_auth_string \
+                is None:
+            # The Prefect API has no login of its own: anyone who reaches it can cancel,
+            # delete or rewrite runs.
+            raise RuntimeError(
+                f"the Prefect server would listen on {url.hostname}, beyond loopback, without "
+                "a password; set JIELI_PREFECT_AUTH_STRING=user:password (Prefect's basic "
+                "auth; see docs/DEPLOY.md) or keep JIELI_PREFECT_API_URL on 127.0.0.1")
         return self.start(
             "prefect-server",
             [sys.executable, "-m", "prefect", "server", "start", "--host",
@@ -120,8 +162,10 @@ class Stack:
         since = time.time()
         return self.start(
             "runner", [sys.executable, "-m", "deployments.serve"],
-            ready=lambda: _runner_polling(self.settings.prefect_api_url, since),
-            extra_env=extra_env)
+            ready=lambda: _runner_polling(self.settings, since),
+            extra_env=extra_env,
+            # Again through this method: the new runner must poll after its own start.
+            again=lambda: self.start_runner(**extra_env))
 
     def start_smtp(self) -> Child:
         return self.start(
@@ -140,6 +184,40 @@ class Stack:
 
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)
+
+    def supervise(self, stopped: threading.Event,
+                  say: Callable[[str], None] = log.warning) -> None:
+        """Start again every child that dies, with backoff, until `stopped` is set."""
+        # The delay doubles from 1 s at each death in a row, at most RESTART_MAX_DELAY; a
+        # child that stayed up RESTART_RESET_AFTER seconds starts from 1 s again.
+        failures: dict[str, int] = {}
+        due: dict[str, float] = {}  # name -> when to start it again
+        while not stopped.wait(0.2):
+            now = time.monotonic()
+            for child in [c for c in self.children if c.process.poll() is not None]:
+                self.children.remove(child)
+                child.reap()
+                if now - child.started_at >= RESTART_RESET_AFTER:
+                    failures[child.name] = 0
+                delay = min(2.0 ** failures.get(child.name, 0), RESTART_MAX_DELAY)
+                failures[child.name] = failures.get(child.name, 0) + 1
+                due[child.name] = now + delay
+                say(f"{child.name} exited with code {child.process.returncode}; "
+                    f"starting it again in {delay:.0f}s (log: {child.log})")
+            for name, when in sorted(due.items(), key=lambda item: item[1]):
+                if when > now or stopped.is_set():
+                    continue
+                del due[name]
+                try:
+                    self.restarts[name]()
+                except (RuntimeError, TimeoutError) as exc:
+                    delay = min(2.0 ** failures.get(name, 0), RESTART_MAX_DELAY)
+                    failures[name] = failures.get(name, 0) + 1
+                    due[name] = time.monotonic() + delay
+                    say(f"{name} did not start again ({str(exc).splitlines()[0]}); "
+                        f"next try in {delay:.0f}s")
+                else:
+                    say(f"{name} started again")
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -161,12 +239,22 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def _runner_polling(api_url: str, since: float) -> bool:
+def prefect_auth(settings: Settings) -> httpx.BasicAuth | None:
+    """The credentials the Prefect API asks for, when it is protected."""
+    if settings.prefect_auth_string is None:
+        return None
+    user, _, password = settings.prefect_auth_string.get_secret_value().partition(":")
+    return httpx.BasicAuth(user, password)
+
+
+def _runner_polling(settings: Settings, since: float) -> bool:
     """True once a runner started after `since` polls for the onboarding deployment's runs."""
     from datetime import datetime
 
+    api_url = settings.prefect_api_url
     try:
-        r = httpx.get(f"{api_url}/deployments/name/onboarding/onboarding", timeout=2)
+        r = httpx.get(f"{api_url}/deployments/name/onboarding/onboarding", timeout=2,
+                      auth=prefect_auth(settings))
     except httpx.HTTPError:
         return False
     polled = r.json().get("last_polled") if r.status_code == 200 else None

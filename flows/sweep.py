@@ -31,7 +31,8 @@ def forget_earlier_runs() -> int:
 
 @flow(name="sweep")
 def sweep() -> dict[str, object]:
-    """Overdue legs get their reminders, runs due to wake are resumed, queued mail goes."""
+    """Overdue legs get their reminders, runs due to wake or cancelled in Prefect are seen to,
+    queued mail goes; then the sweep's earlier runs are removed."""
     timed = chores_due_by_time()
     quick = resume_runs_and_send_mail()
     return {**timed, **quick, "forgotten": forget_earlier_runs()}

@@ -66,6 +66,7 @@ class Base(DeclarativeBase):
 class RunStatus(StrEnum):
     ACTIVE = "active"  # created; passes are running or the run waits on someone
     COMPLETED = "completed"
+    CANCELLED = "cancelled"  # its flow run was cancelled in Prefect; `jieli resume` brings it back
 
 
 class GateKind(StrEnum):

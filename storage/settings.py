@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Empty means: a SQLite file inside data_dir (see `storage_url`).
     database_url: str = ""
     prefect_api_url: str = "http://127.0.0.1:4200/api"
+    # "user:password" for Prefect's basic auth: the server asks for it and every client sends
+    # it. Required when the Prefect server listens beyond loopback (its API has no login).
+    prefect_auth_string: SecretStr | None = None
     forms_host: str = "127.0.0.1"
     forms_port: int = 8000
     # The address people reach the forms app at, used to build links in emails.

@@ -23,7 +23,12 @@ from prefect.client.schemas.objects import StateType
 
 from tasks.email import send_pending_mail
 from tasks.reminders import send_due_reminders, wake_due_runs
-from tasks.runs import prefect_client, resume_requested_runs, retry_failed_runs
+from tasks.runs import (
+    notice_cancelled_runs,
+    prefect_client,
+    resume_requested_runs,
+    retry_failed_runs,
+)
 
 SWEEP_DEPLOYMENT = "sweep"
 FINISHED = [StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED]
@@ -35,9 +40,10 @@ def quick_chores() -> dict[str, object]:
 
 
 def timed_chores() -> dict[str, object]:
-    """Reminders and escalations due now, runs due to wake, passes that failed."""
-    return {"reminded": send_due_reminders(), "woken": wake_due_runs(),
-            "retried": retry_failed_runs()}
+    """Runs cancelled in Prefect (marked, HR told), reminders and escalations due now, runs
+    due to wake, passes that failed."""
+    return {"cancelled": notice_cancelled_runs(), "reminded": send_due_reminders(),
+            "woken": wake_due_runs(), "retried": retry_failed_runs()}
 
 
 def forget_earlier_sweeps(current_flow_run_id: str | None) -> int:

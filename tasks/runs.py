@@ -20,12 +20,13 @@ from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterName,
     FlowRunFilter,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
 from sqlalchemy import select
 
@@ -33,6 +34,7 @@ from storage import clock, repo
 from storage.models import Run, RunStatus
 from storage.names import check_email, check_name
 from storage.settings import get_settings
+from tasks.dates import local_time
 from tasks.email import Recipient, render, send_pending_mail
 from tasks.env import get_catalog, reading, transaction
 
@@ -48,14 +50,17 @@ MAX_FAILED_PASSES = 3
 @contextmanager
 def prefect_client() -> Iterator[SyncPrefectClient]:
     """A client of the Prefect API that Jieli's settings name."""
-    url = get_settings().prefect_api_url
-    if PREFECT_API_URL.value() == url:
+    settings = get_settings()
+    url = settings.prefect_api_url
+    auth = settings.prefect_auth_string.get_secret_value() \
+        if settings.prefect_auth_string else None
+    if PREFECT_API_URL.value() == url and PREFECT_API_AUTH_STRING.value() == auth:
         # Already so (the runner's processes, the simulator): copying Prefect's settings
         # for nothing costs about 50 ms a call.
         with get_client(sync_client=True) as client:
             yield client
         return
-    with temporary_settings(updates={PREFECT_API_URL: url}), \
+    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_API_AUTH_STRING: auth}), \
             get_client(sync_client=True) as client:
         yield client
 
@@ -141,17 +146,20 @@ def ensure_flow_run(run_id: int) -> str:
     return str(flow_run.id)
 
 
-def resume_run(run_id: int, *, clear_attention: bool = False, actor: str = "hr") -> bool:
+def resume_run(run_id: int, *, clear_attention: bool = False, bring_back: bool = False,
+               actor: str = "hr") -> bool:
     """Make the run re-evaluate now. True when done or under way; False when deferred.
 
     An already-resumed or running run counts as success: its pass reads storage after the
     request (or sees `resume_requested_at` and takes another pass before it suspends).
     A run marked as needing attention stays stopped unless `clear_attention` (HR's resume).
+    A run cancelled in Prefect comes back only when HR asks for it (`bring_back`): a
+    delivery to a cancelled run must not undo the cancel.
     """
     now = clock.now()
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        flow_run_id, status = run.flow_run_id, run.status
+        flow_run_id, status, hire_id = run.flow_run_id, run.status, run.hire_id
         marked = run.attention_at is not None
         if marked and clear_attention:
             repo.audit(session=session, actor=actor, action="run-attention-cleared",
@@ -160,6 +168,11 @@ def resume_run(run_id: int, *, clear_attention: bool = False, actor: str = "hr")
             run.attention_at, run.failures = None, []
     if status == RunStatus.COMPLETED:
         return True
+    if status == RunStatus.CANCELLED:
+        if not bring_back:
+            log.info("run %s was cancelled; `jieli resume %s` brings it back", run_id, run_id)
+            return True
+        return _bring_back(run_id, flow_run_id, hire_id, actor)
     if marked and not clear_attention:
         log.warning("run %s needs attention; not resumed until HR resumes it", run_id)
         return True
@@ -177,7 +190,11 @@ def resume_run(run_id: int, *, clear_attention: bool = False, actor: str = "hr")
                 # failed the same way too often; HR's resume retries it whatever it counted.
                 if marked or _count_failed_pass(run_id, flow_run):
                     client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
-            elif state is not None and state.type == StateType.CANCELLED:
+            elif state is not None and state.type in CANCELLED_TYPES and bring_back:
+                # Cancelled, not yet noticed by the sweep, and HR wants it back.
+                client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+            elif state is not None and state.type in CANCELLED_TYPES:
+                # The sweep marks it cancelled and tells HR.
                 log.warning("run %s was cancelled in Prefect; not resumed", run_id)
     except UNREACHABLE as exc:
         log.warning("run %s: Prefect unreachable, resume deferred: %s", run_id, exc)
@@ -192,6 +209,101 @@ def resume_run(run_id: int, *, clear_attention: bool = False, actor: str = "hr")
         except (*UNREACHABLE, ObjectNotFound):
             return False
     return True
+
+
+# A cancel in the UI: Cancelling while a pass runs (the runner then kills it), Cancelled at
+# once when the run waits (Prefect's BypassCancellingFlowRunsWithNoInfra rule).
+CANCELLED_TYPES = (StateType.CANCELLING, StateType.CANCELLED)
+
+
+def _bring_back(run_id: int, flow_run_id: str | None, hire_id: int, actor: str) -> bool:
+    """HR brings back a run cancelled in Prefect: its flow run is scheduled again (a pass
+    from the top, safe to repeat), then storage says active again, audited."""
+    with transaction() as session:
+        other = session.scalar(select(Run.id).where(
+            Run.hire_id == hire_id, Run.status == RunStatus.ACTIVE, Run.id != run_id))
+    if other is not None:
+        raise AlreadyOnboarding(f"the hire has another active onboarding run #{other}")
+    state_name = None
+    try:
+        if flow_run_id is not None:
+            try:
+                with prefect_client() as client:
+                    state = client.read_flow_run(UUID(flow_run_id)).state
+                    state_name = state.name if state else None
+                    if state is not None and state.type in CANCELLED_TYPES:
+                        # A cancelled flow run cannot be resumed; Scheduled (forced) runs
+                        # its flow again from the top, under the same id and UI link.
+                        client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+                    elif state is not None and state.is_paused():
+                        client.resume_flow_run(UUID(flow_run_id))
+            except ObjectNotFound:  # deleted in Prefect as well: a new flow run
+                with transaction() as session:
+                    repo.get_run(session=session, run_id=run_id).flow_run_id = None
+                flow_run_id = None
+        if flow_run_id is None:
+            flow_run_id = ensure_flow_run(run_id)
+    except (*UNREACHABLE, ObjectNotFound) as exc:
+        # Storage stays cancelled, so the sweep does not take the run for cancelled again.
+        log.warning("run %s: Prefect unreachable, not brought back: %s", run_id, exc)
+        return False
+    now = clock.now()
+    with transaction() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        if run.status == RunStatus.CANCELLED:
+            run.status = RunStatus.ACTIVE
+            repo.audit(session=session, actor=actor, action="run-brought-back",
+                       object_type="run", object_id=str(run_id), via="cli", now=now,
+                       detail={"flow_run": flow_run_id, "prefect_state": state_name})
+    return True
+
+
+def notice_cancelled_runs() -> list[int]:
+    """Mark cancelled the active runs whose flow run was cancelled in Prefect; tell HR once."""
+    with transaction() as session:
+        active = {flow_run_id: run_id for run_id, flow_run_id in session.execute(
+            select(Run.id, Run.flow_run_id).where(Run.status == RunStatus.ACTIVE,
+                                                  Run.flow_run_id.is_not(None)))}
+    if not active:
+        return []
+    with prefect_client() as client:
+        cancelled = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[UUID(i) for i in active]),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(CANCELLED_TYPES)))))
+    noticed = []
+    now = clock.now()
+    hr = get_catalog().hr().owner
+    for flow_run in cancelled:
+        state = flow_run.state
+        if state is None:
+            continue
+        run_id = active[str(flow_run.id)]
+        with transaction() as session:
+            run = repo.get_run(session=session, run_id=run_id)
+            if run.status != RunStatus.ACTIVE or run.flow_run_id != str(flow_run.id):
+                continue  # brought back or changed meanwhile
+            run.status = RunStatus.CANCELLED
+            repo.audit(session=session, actor="prefect", action="run-cancelled",
+                       object_type="run", object_id=str(run_id), via="prefect", now=now,
+                       detail={"flow_run": str(flow_run.id), "state": state.name,
+                               "at": state.timestamp.isoformat(),
+                               "message": state.message or ""})
+            person = repo.person_by_email(session=session, email=hr.email)
+            if person is not None:
+                message = render(
+                    "run_cancelled", to=Recipient(person.name, person.email, person.locale),
+                    hire=run.hire.name, run_id=run_id, when=local_time(state.timestamp),
+                    position=run.plan["position"]["title"][
+                        "en" if person.locale == "en" else "zh_CN"],
+                    link=ui_url(str(flow_run.id)))
+                # Keyed by the cancel itself: one email each time the run is cancelled.
+                repo.queue_message(session=session, key=f"run-cancelled:{run_id}:{state.id}",
+                                   run_id=run_id, kind="run-cancelled", message=message,
+                                   now=now)
+        log.warning("run %s: flow run %s was %s in Prefect; marked cancelled", run_id,
+                    flow_run.id, state.name)
+        noticed.append(run_id)
+    return noticed
 
 
 def resume_requested_runs() -> dict[str, int]:

@@ -57,6 +57,8 @@ EMAIL_CONTEXT = {
     "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,
                    link="http://x/s?t=1"),
     "hr_sign_in": dict(link="http://x/hr/sign-in/confirm?t=1", minutes=15),
+    "run_cancelled": dict(hire="张伟", position="市场专员", run_id=7, when="2026-12-02 14:00",
+                          link="http://x/runs/flow-run/1"),
 }
 
 
