@@ -26,7 +26,7 @@ from storage.settings import get_settings
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
 from tasks.dates import local_day
 from tasks.env import get_catalog, transaction
-from tasks.handoff import deliver_materials
+from tasks.handoff import deliver_materials, waiting_hires
 from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
@@ -77,7 +77,8 @@ def _module_view(code: str, locale: str) -> dict[str, Any]:
 @app.get("/handoff/{module_code}", response_class=HTMLResponse)
 def handoff_form(module_code: str, v: Annotated[Visit, Depends(visit("handoff"))]) -> HTMLResponse:
     return page("handoff.html", v.locale, person=v.person,
-                module=_module_view(module_code, v.locale), errors=[])
+                module=_module_view(module_code, v.locale), errors=[],
+                waiting=waiting_hires(module_code, v.locale))
 
 
 class HandoffInput(BaseModel):
