@@ -106,9 +106,9 @@ def _ask_owner(session: Session, run: Run, dept: Department,
     if all(earlier):
         repo.audit(session=session, actor="system", action="handoff-request-folded",
                    object_type="department", object_id=dept.code, via="flow", now=now,
-                   detail={"run": run.id, "owner": owner.email, "into": sorted(set(
-                       k for k in earlier if k)),
-                           "modules": [m["code"] for m, _ in requests]})
+                   detail={"run": run.id, "owner": owner.email,
+                           "modules": [m["code"] for m, _ in requests],
+                           "into": sorted({k for k in earlier if k})})
         return
     lang = normalize_locale(owner.locale)
     due = requests[0][1].due_at
