@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,16 +33,19 @@ steps:
 
 
 def test_an_owner_who_never_delivers_is_reminded_every_two_working_days_then_escalated(
-        tmp_path):
+        tmp_path, request):
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(WRONG_EXPECTATION, encoding="utf-8")
     stuck = tmp_path / "stuck.yaml"
     stuck.write_text(STEP_THAT_CANNOT_BE_TAKEN, encoding="utf-8")
+    # A short TMPDIR: the Prefect server's sockets under pytest's long tmp_path are too long.
+    storage = Path(tempfile.mkdtemp(prefix="sim-"))
+    request.addfinalizer(lambda: shutil.rmtree(storage, ignore_errors=True))
     result = subprocess.run(
         [sys.executable, "-m", "deployments.cli", "simulate", "--json",
          str(EXAMPLES / "03-content-never-delivered.yaml"), str(wrong), str(stuck)],
         capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, COLUMNS="200", TMPDIR=str(tmp_path)))  # its storage lands here
+        env=dict(os.environ, COLUMNS="200", TMPDIR=str(storage)))  # its storage lands here
     assert result.returncode == 1, result.stderr  # two of the three do not hold
     lines = result.stdout.splitlines()
     assert len(lines) == 3, result.stderr[-3000:]
@@ -61,7 +66,7 @@ def test_an_owner_who_never_delivers_is_reminded_every_two_working_days_then_esc
     assert escalations == {("emily.chen@example.com", "appraiser", 4),
                            ("boss@example.com", "boss", 4)}
 
-    _every_email_is_dated_in_virtual_time(tmp_path)
+    _every_email_is_dated_in_virtual_time(storage)
 
     assert wrong_result["ok"] is False and wrong_result["outcome"] == "pending"
     assert stuck_result["ok"] is False
