@@ -33,6 +33,7 @@ from storage.models import Assignment, DeliveredMaterial, QuizAttempt
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
 from tasks.dates import local_day
 from tasks.env import get_catalog, reading
+from tasks.handoff import waiting_hires
 from tasks.i18n import N_, jinja_env
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
@@ -95,7 +96,8 @@ def _module_view(code: str, locale: str) -> dict[str, Any]:
 def handoff_form(module_code: str, v: Annotated[Visit, Depends(visit("handoff"))]) -> HTMLResponse:
     return page("handoff.html", v.locale, person=v.person,
                 module=_module_view(module_code, v.locale), errors=[],
-                values={"note": "", "links": {}}, max_chars=MAX_TEXT_CHARS)
+                values={"note": "", "links": {}}, max_chars=MAX_TEXT_CHARS,
+                waiting=waiting_hires(module_code, v.locale))
 
 
 class HandoffInput(BaseModel):

@@ -218,6 +218,9 @@ class Handoff(Base):
     due_at: Mapped[datetime]
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
     delivered_at: Mapped[datetime | None]
+    # The outbox key of the email that asked the owner; None when the request was folded
+    # into a recent one for the same module (tasks/handoff.py says when).
+    request_key: Mapped[str | None] = mapped_column(String(300))
     owner: Mapped[Person] = relationship()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+
 from storage.settings import get_settings
 
 
@@ -40,3 +42,32 @@ def days_overdue(due: datetime | None, now: datetime) -> int:
     if due is None or now <= due:
         return 0
     return (local_date(now) - local_date(due)).days
+
+
+def is_working_day(day: date) -> bool:
+    """Whether the company works on `day`: Monday to Friday for now.
+
+    Every working-day rule (how recent a hand-off request is, how often a reminder repeats)
+    counts through this one function, so a holiday calendar (mainland China's holidays and
+    make-up working days) replaces it here and nowhere else.
+    """
+    return day.weekday() < 5
+
+
+def working_days_between(earlier: date, later: date) -> int:
+    """The working days after `earlier` up to and including `later` (0 when later <= earlier).
+
+    Monday to Wednesday is 2; Friday to the Monday after is 1; Saturday to Sunday is 0.
+    """
+    count, day = 0, earlier
+    while day < later:
+        day += timedelta(days=1)
+        count += is_working_day(day)
+    return count
+
+
+def spoken_day(day: date, locale: str) -> str:
+    """A day as people write it: 12月3日（周四）, or Thu 3 Dec in English."""
+    if locale == "en":
+        return format_date(day, "EEE d MMM", locale="en")
+    return format_date(day, "M月d日（EEE）", locale="zh_CN")

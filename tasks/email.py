@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import aiosmtplib
@@ -57,6 +57,7 @@ def render(template: str, *, to: Recipient, **context: Any) -> EmailMessage:
     message["Subject"] = subject
     message["From"] = get_settings().smtp.sender
     message["To"] = recipient_address(to)
+    message["Date"] = format_datetime(clock.now())  # Jieli's clock: right in simulated time too
     message["Message-ID"] = make_msgid(domain="jieli")
     message.set_content(body, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from tasks.dates import due_after, local_day
+from storage.models import (
+    Department,
+    Gate,
+    Handoff,
+    OutboxMessage,
+    OutboxStatus,
+    Run,
+    RunStatus,
+)
+from tasks.dates import due_after, local_date, spoken_day, working_days_between
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -17,17 +29,23 @@ from tasks.links import make_link
 from tasks.runs import resume_run
 
 HANDOFF_LINK_VALID_FOR = timedelta(days=60)
+# How far back to look for a recent request; `recent_request` decides in working days.
+RECENT_REQUEST_BOUND = timedelta(days=15)
 
 
 @task(cache_policy=NO_CACHE)
 def open_handoff_gates(run_id: int) -> list[str]:
-    """Ask each owner once for the materials still missing; return the modules that wait."""
+    """Ask each owner once for the materials still missing; return the modules that wait.
+
+    A pass asks each owner in one email for all of the run's newly missing modules of their
+    department (see `_ask_owner` for when a recent request makes the email unnecessary).
+    """
     now = clock.now()
     waiting: list[str] = []
+    asks: dict[str, list[tuple[dict[str, Any], Handoff]]] = {}  # department -> new requests
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         due = due_after(run.started_at, run.plan["handoff_due_days"])
-        position = run.plan["position"]
         for module in run.plan["modules"]:
             code = module["code"]
             repo.lock_module(session=session, module_code=code)
@@ -44,30 +62,94 @@ def open_handoff_gates(run_id: int) -> list[str]:
                 owner=dept.owner, now=now, due=due)
             repo.open_gate(session=session, run_id=run.id, kind="handoff", subject=code,
                            waiting_on=dept.code, now=now, due=handoff.due_at)
-            if not created:
-                continue
-            to = Recipient(name=dept.owner.name, email=dept.owner.email,
-                           locale=dept.owner.locale)
-            link = make_link(path=f"/handoff/{code}", action="handoff",
-                             person_id=dept.owner.id, object_id=code,
-                             valid_for=HANDOFF_LINK_VALID_FOR)
-            lang = normalize_locale(to.locale)
-            message = render(
-                "handoff_request", to=to,
-                hire=run.hire.name,
-                position=position["title"][lang],
-                start=run.start_date.isoformat(),
-                module=module["title"][lang],
-                materials=[m["title"][lang] for m in module["materials"]],
-                due=local_day(handoff.due_at), link=link,
-            )
-            repo.queue_message(session=session, key=f"handoff-request:{run.id}:{code}",
-                               run_id=run.id, kind="handoff-request", message=message, now=now)
-            repo.audit(session=session, actor="system", action="handoff-requested",
-                       object_type="module", object_id=code, via="flow", now=now,
-                       detail={"run": run.id, "owner": dept.owner.email,
-                               "due": handoff.due_at.isoformat()})
+            if created:
+                asks.setdefault(dept.code, []).append((module, handoff))
+        for dept_code, requests in asks.items():
+            _ask_owner(session, run, repo.department(session=session, code=dept_code),
+                       requests, now)
     return waiting
+
+
+def recent_request(session: Session, *, module_code: str, owner_id: int, run_id: int,
+                   now: datetime) -> str | None:
+    """The outbox key of a recent email that asked this owner for this module, if any.
+
+    Recent: queued today or on the previous working day (`is_working_day`: Friday's request
+    still counts on Monday), for another run's request that is not yet met, and not failed.
+    Only emails count, not requests folded into one, so a hire each day cannot postpone
+    the owner's next email for ever.
+    """
+    row = session.execute(
+        select(OutboxMessage.key, OutboxMessage.created_at)
+        .join(Handoff, Handoff.request_key == OutboxMessage.key)
+        .where(Handoff.module_code == module_code, Handoff.owner_id == owner_id,
+               Handoff.run_id != run_id, Handoff.delivery_id.is_(None),
+               OutboxMessage.status != OutboxStatus.FAILED,
+               OutboxMessage.created_at >= now - RECENT_REQUEST_BOUND)
+        .order_by(OutboxMessage.created_at.desc()).limit(1)).first()
+    if row is None or working_days_between(local_date(row.created_at), local_date(now)) > 1:
+        return None
+    return str(row.key)
+
+
+def _ask_owner(session: Session, run: Run, dept: Department,
+               requests: list[tuple[dict[str, Any], Handoff]], now: datetime) -> None:
+    """One email to the department's owner listing every module this pass newly requests.
+
+    No email when each of these modules was asked of the same owner by a recent email
+    (`recent_request`) for another hire: the owner already knows the module is wanted, and
+    this hire is listed on the module's hand-off page and in the owner's next reminder.
+    """
+    owner = dept.owner
+    earlier = [recent_request(session, module_code=module["code"], owner_id=owner.id,
+                              run_id=run.id, now=now) for module, _ in requests]
+    if all(earlier):
+        repo.audit(session=session, actor="system", action="handoff-request-folded",
+                   object_type="department", object_id=dept.code, via="flow", now=now,
+                   detail={"run": run.id, "owner": owner.email,
+                           "modules": [m["code"] for m, _ in requests],
+                           "into": sorted({k for k in earlier if k})})
+        return
+    lang = normalize_locale(owner.locale)
+    due = requests[0][1].due_at
+    modules = [{
+        "title": module["title"][lang],
+        "materials": [m["title"][lang] for m in module["materials"]],
+        "link": make_link(path=f"/handoff/{module['code']}", action="handoff",
+                          person_id=owner.id, object_id=module["code"],
+                          valid_for=HANDOFF_LINK_VALID_FOR),
+    } for module, _ in requests]
+    message = render(
+        "handoff_request", to=Recipient(name=owner.name, email=owner.email, locale=owner.locale),
+        hire=run.hire.name, position=run.plan["position"]["title"][lang],
+        department=dept.name_en if lang == "en" else dept.name_zh,
+        start=spoken_day(run.start_date, lang), due=spoken_day(local_date(due), lang),
+        modules=modules)
+    key = f"handoff-request:{run.id}:{dept.code}:{requests[0][1].id}"
+    repo.queue_message(session=session, key=key, run_id=run.id, kind="handoff-request",
+                       message=message, now=now)
+    for module, handoff in requests:
+        handoff.request_key = key
+        repo.audit(session=session, actor="system", action="handoff-requested",
+                   object_type="module", object_id=module["code"], via="flow", now=now,
+                   detail={"run": run.id, "owner": owner.email, "due": due.isoformat(),
+                           "email": key})
+
+
+def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
+    """The hires of active runs whose hand-off of this module is open, earliest due first."""
+    lang = normalize_locale(locale)
+    with transaction() as session:
+        rows = session.execute(
+            select(Run, Gate.due_at).join(Gate, Gate.run_id == Run.id)
+            .where(Gate.kind == "handoff", Gate.subject == module_code,
+                   Gate.closed_at.is_(None), Run.status == RunStatus.ACTIVE)
+            .order_by(Gate.due_at, Run.id)).all()
+        return [{"name": run.hire.name,
+                 "position": run.plan["position"]["title"][lang],
+                 "start": spoken_day(run.start_date, lang),
+                 "due": spoken_day(local_date(due), lang) if due else ""}
+                for run, due in rows]
 
 
 class NotTheOwner(PermissionError):

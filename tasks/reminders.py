@@ -1,27 +1,41 @@
 """Reminders and escalations for open gates, each recorded: they are evidence.
 
-- a department owner: each day after the hand-off due day; after the catalog's delay, the
-  department's manager and the boss are told too (once);
-- the hire: on the study due day and each day after; after the delay, HR and the manager;
-- the appraiser: each day after the appraisal due day; after the delay, HR and the boss.
+Who is reminded, from when (calendar days after the gate's due day):
+- a department owner, from the day after the hand-off due day;
+- the hire, from the study due day itself;
+- the appraiser, from the day after the appraisal due day.
+After the catalog's delay, once per gate: the owner's manager and the boss; HR and the
+position's manager; HR and the boss.
+
+How often: a person is reminded on working days only (`tasks.dates.is_working_day`), and at
+most every two working days (`REMIND_EVERY_WORKING_DAYS`): never on two working days in a
+row. One email then lists every leg that person owes, with the hires waiting on each; every
+leg it names that is overdue gets its row in `reminders`. Escalations go on the day they
+fall due, once each; a person's escalations of one sweep share one email (with their
+reminders, when those are due the same sweep).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
 from storage.models import Gate, Person, Reminder, Run, RunStatus
 from tasks.appraisal import appraisal_link
-from tasks.dates import local_date, local_day
+from tasks.dates import is_working_day, local_date, spoken_day, working_days_between
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
+from tasks.handoff import HANDOFF_LINK_VALID_FOR
 from tasks.i18n import gettext, normalize_locale
-from tasks.learning import study_link
+from tasks.learning import planned_module, study_link
+from tasks.links import make_link
+
+REMIND_EVERY_WORKING_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,16 @@ class Notice:
     role: str  # hire | owner | appraiser | hr | boss
     department: str | None
     kind: str  # reminder | escalation
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One overdue gate as one person is told about it."""
+
+    gate: Gate
+    run: Run
+    notice: Notice
+    overdue: int  # calendar days after the due day
 
 
 def _people(session: Session, run: Run, gate: Gate, overdue: int, delay: int) -> list[Notice]:
@@ -62,18 +86,145 @@ def _people(session: Session, run: Run, gate: Gate, overdue: int, delay: int) ->
     return notices
 
 
-def _what(run: Run, gate: Gate, locale: str) -> str:
-    lang = normalize_locale(locale)
+def send_due_reminders(now: datetime | None = None) -> list[int]:
+    """Queue the reminders and escalations due now, one email per person; return the runs."""
+    now = now or clock.now()
+    today = local_date(now)
+    delay = get_catalog().rules.escalation_after_days
+    owed: dict[str, list[Leg]] = {}
+    escalate: dict[str, list[Leg]] = {}
+    touched: set[int] = set()
+    with transaction() as session:
+        gates = session.execute(
+            select(Gate, Run).join(Run, Run.id == Gate.run_id)
+            .where(Gate.closed_at.is_(None), Gate.due_at.is_not(None),
+                   Run.status == RunStatus.ACTIVE)
+            .order_by(Gate.due_at, Gate.id)).all()
+        for gate, run in gates:
+            due = gate.due_at
+            if due is None:  # the query excludes these; this tells the type checker
+                continue
+            overdue = (today - local_date(due)).days
+            if overdue < (0 if gate.kind == "study" else 1):
+                continue
+            for notice in _people(session, run, gate, overdue, delay):
+                leg = Leg(gate, run, notice, overdue)
+                if notice.kind == "reminder":
+                    owed.setdefault(notice.person.email, []).append(leg)
+                elif not _escalated(session, gate, notice):
+                    escalate.setdefault(notice.person.email, []).append(leg)
+        for email in sorted(owed.keys() | escalate.keys()):
+            reminders = owed.get(email, []) if may_remind(session, email, today) else []
+            escalations = escalate.get(email, [])
+            if not reminders and not escalations:
+                continue
+            rows = [Reminder(run_id=leg.run.id, gate_id=leg.gate.id, kind=leg.notice.kind,
+                             to_email=email, role=leg.notice.role,
+                             department=leg.notice.department, about=leg.gate.subject,
+                             day_no=leg.overdue, sent_at=now)
+                    for leg in reminders + escalations]
+            session.add_all(rows)
+            session.flush()
+            legs = reminders + escalations
+            person = legs[0].notice.person
+            runs = {leg.run.id for leg in legs}
+            repo.queue_message(
+                session=session, key=f"reminder:{email}:{today.isoformat()}:{rows[0].id}",
+                run_id=next(iter(runs)) if len(runs) == 1 else None,
+                kind="reminder" if reminders else "escalation",
+                message=_message(session, person, reminders, escalations, today), now=now)
+            touched |= runs
+    return sorted(touched)
+
+
+def may_remind(session: Session, email: str, today: date) -> bool:
+    """Whether `email` may get a reminder today: a working day, and the last one at least
+    REMIND_EVERY_WORKING_DAYS working days ago."""
+    if not is_working_day(today):
+        return False
+    last = session.scalar(select(func.max(Reminder.sent_at)).where(
+        Reminder.to_email == email, Reminder.kind == "reminder"))
+    return last is None or \
+        working_days_between(local_date(last), today) >= REMIND_EVERY_WORKING_DAYS
+
+
+def _escalated(session: Session, gate: Gate, notice: Notice) -> bool:
+    """An escalation goes once per gate and person."""
+    return session.scalar(select(Reminder.id).where(
+        Reminder.gate_id == gate.id, Reminder.to_email == notice.person.email,
+        Reminder.kind == "escalation").limit(1)) is not None
+
+
+def _message(session: Session, person: Person, reminders: list[Leg], escalations: list[Leg],
+             today: date) -> Any:
+    lang = normalize_locale(person.locale)
+    items = [_item(session, lang, group, today) for group in _grouped(reminders)]
+    late = [_item(session, lang, group, today) for group in _grouped(escalations)]
+    first = (items or late)[0]
+    return render("reminder", to=Recipient(person.name, person.email, person.locale),
+                  items=items, escalations=late, first=first, count=len(items) + len(late))
+
+
+def _grouped(legs: list[Leg]) -> list[list[Leg]]:
+    """Hand-offs of one module form one item (one link, every hire listed); others stand alone."""
+    groups: dict[tuple[str, str | int], list[Leg]] = {}
+    for leg in legs:
+        key: tuple[str, str | int] = ("handoff", leg.gate.subject) \
+            if leg.gate.kind == "handoff" else ("gate", leg.gate.id)
+        groups.setdefault(key, []).append(leg)
+    return list(groups.values())
+
+
+def _item(session: Session, lang: str, group: list[Leg], today: date) -> dict[str, Any]:
+    """What one email line says: what is owed, by whom, for which hires, and the link."""
+    leg = group[0]
+    gate, run, notice = leg.gate, leg.run, leg.notice
     if gate.kind == "appraisal":
-        return gettext(lang, "the probation appraisal")
-    title = next((m["title"][lang] for m in run.plan["modules"] if m["code"] == gate.subject),
-                 gate.subject)
+        what = gettext(lang, "the probation appraisal")
+    else:
+        title = planned_module(run.plan, gate.subject)["title"][lang]
+        if gate.kind == "handoff":
+            what = gettext(lang, "the materials of %(module)s") % {"module": title}
+        else:
+            what = gettext(lang, "the module %(module)s") % {"module": title}
     if gate.kind == "handoff":
-        return gettext(lang, "the materials of %(module)s") % {"module": title}
-    return gettext(lang, "the module %(module)s") % {"module": title}
+        dept = repo.department(session=session, code=gate.waiting_on)
+        who = dept.owner.name
+        hires = _waiting_on_module(session, gate.subject, today)
+    else:
+        who = run.hire.name if gate.kind == "study" else \
+            repo.department(session=session, code=gate.waiting_on).manager.name
+        hires = [(run.hire.name, gate.due_at)]
+    lines = [_due_line(lang, None if gate.kind == "study" and notice.role == "hire" else name,
+                       due, today) for name, due in hires]
+    return {"what": what, "who": who, "lines": lines, "days": max(g.overdue for g in group),
+            "link": _link(gate, run, notice, session), "handoff": gate.kind == "handoff"}
 
 
-def _link(run: Run, gate: Gate, notice: Notice, session: Session) -> str | None:
+def _waiting_on_module(session: Session, module_code: str,
+                       today: date) -> list[tuple[str, datetime | None]]:
+    """Every hire of an active run still waiting on this module, overdue or not."""
+    rows = session.execute(
+        select(Run, Gate.due_at).join(Gate, Gate.run_id == Run.id)
+        .where(Gate.kind == "handoff", Gate.subject == module_code, Gate.closed_at.is_(None),
+               Run.status == RunStatus.ACTIVE).order_by(Gate.due_at, Run.id)).all()
+    return [(run.hire.name, due) for run, due in rows]
+
+
+def _due_line(lang: str, name: str | None, due: datetime | None, today: date) -> str:
+    if due is None:
+        when = ""
+    else:
+        days, day = (today - local_date(due)).days, spoken_day(local_date(due), lang)
+        when = (gettext(lang, "due %(due)s, %(days)s day(s) overdue") % {"due": day, "days": days}
+                if days > 0 else gettext(lang, "due today, %(due)s") % {"due": day}
+                if days == 0 else gettext(lang, "due %(due)s") % {"due": day})
+    return when if name is None else gettext(lang, "%(hire)s: %(when)s") % {
+        "hire": name, "when": when}
+
+
+def _link(gate: Gate, run: Run, notice: Notice, session: Session) -> str | None:
+    """The link to act on the leg: only for the person who owes it."""
     if notice.kind == "escalation":
         return None
     if gate.kind == "study":
@@ -82,58 +233,9 @@ def _link(run: Run, gate: Gate, notice: Notice, session: Session) -> str | None:
             if assignment else None
     if gate.kind == "appraisal":
         return appraisal_link(appraiser_id=notice.person.id, run_id=run.id)
-    return None  # the owner's hand-off link is in the request email; it is still valid
-
-
-def send_due_reminders(now: datetime | None = None) -> list[int]:
-    """Queue every reminder and escalation due now, once each; return the runs concerned."""
-    now = now or clock.now()
-    delay = get_catalog().rules.escalation_after_days
-    touched: set[int] = set()
-    with transaction() as session:
-        gates = session.execute(
-            select(Gate, Run).join(Run, Run.id == Gate.run_id)
-            .where(Gate.closed_at.is_(None), Gate.due_at.is_not(None),
-                   Run.status == RunStatus.ACTIVE)).all()
-        for gate, run in gates:
-            due = gate.due_at
-            if due is None:  # the query excludes these; this tells the type checker
-                continue
-            overdue = (local_date(now) - local_date(due)).days
-            if overdue < (0 if gate.kind == "study" else 1):
-                continue
-            for notice in _people(session, run, gate, overdue, delay):
-                if _already_told(session, gate, notice, overdue):
-                    continue
-                session.add(Reminder(run_id=run.id, gate_id=gate.id, kind=notice.kind,
-                                     to_email=notice.person.email, role=notice.role,
-                                     department=notice.department, about=gate.subject,
-                                     day_no=overdue, sent_at=now))
-                person = notice.person
-                dept = repo.department(session=session, code=gate.waiting_on) \
-                    if gate.kind != "study" else None
-                # Who is late: the hire, the owner of the materials, or the appraiser.
-                late = run.hire.name if dept is None else (
-                    dept.owner.name if gate.kind == "handoff" else dept.manager.name)
-                message = render(
-                    "reminder", to=Recipient(person.name, person.email, person.locale),
-                    escalation=notice.kind == "escalation", days=overdue,
-                    what=_what(run, gate, person.locale), hire=run.hire.name, late=late,
-                    due=local_day(due), link=_link(run, gate, notice, session))
-                repo.queue_message(
-                    session=session, key=f"{notice.kind}:{gate.id}:{person.email}:{overdue}",
-                    run_id=run.id, kind=notice.kind, message=message, now=now)
-                touched.add(run.id)
-    return sorted(touched)
-
-
-def _already_told(session: Session, gate: Gate, notice: Notice, overdue: int) -> bool:
-    query = select(Reminder.id).where(Reminder.gate_id == gate.id,
-                                      Reminder.to_email == notice.person.email,
-                                      Reminder.kind == notice.kind)
-    if notice.kind == "reminder":
-        query = query.where(Reminder.day_no == overdue)  # one a day
-    return session.scalar(query.limit(1)) is not None  # an escalation goes once
+    return make_link(path=f"/handoff/{gate.subject}", action="handoff",
+                     person_id=notice.person.id, object_id=gate.subject,
+                     valid_for=HANDOFF_LINK_VALID_FOR)
 
 
 def wake_due_runs(now: datetime | None = None) -> list[int]:

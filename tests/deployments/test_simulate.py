@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,32 +32,69 @@ steps:
 """
 
 
-def test_an_owner_who_never_delivers_is_reminded_daily_then_escalated(tmp_path):
+def test_an_owner_who_never_delivers_is_reminded_every_two_working_days_then_escalated(
+        tmp_path, request):
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(WRONG_EXPECTATION, encoding="utf-8")
     stuck = tmp_path / "stuck.yaml"
     stuck.write_text(STEP_THAT_CANNOT_BE_TAKEN, encoding="utf-8")
+    # A short TMPDIR: the Prefect server's sockets under pytest's long tmp_path are too long.
+    storage = Path(tempfile.mkdtemp(prefix="sim-"))
+    request.addfinalizer(lambda: shutil.rmtree(storage, ignore_errors=True))
     result = subprocess.run(
         [sys.executable, "-m", "deployments.cli", "simulate", "--json",
          str(EXAMPLES / "03-content-never-delivered.yaml"), str(wrong), str(stuck)],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ, COLUMNS="200"))
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, COLUMNS="200", TMPDIR=str(storage)))  # its storage lands here
     assert result.returncode == 1, result.stderr  # two of the three do not hold
-    never, wrong_result, stuck_result = (json.loads(line) for line in
-                                         result.stdout.splitlines())
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3, result.stderr[-3000:]
+    never, wrong_result, stuck_result = (json.loads(line) for line in lines)
 
     assert never["ok"] is True and never["outcome"] == "failed"
     assert [(f["item"], f["cause"], f["responsible"]) for f in never["findings"]] == [
         ("coding-assignment", "content-not-delivered", "technology")]
     evidence = " ".join(never["findings"][0]["evidence"])
-    assert "未交接" in evidence and "28" in evidence  # never delivered; 28 reminders
+    assert "未交接" in evidence and "10 次" in evidence  # never delivered; 10 reminders
     owner_days = [r["day"] for r in never["reminders"]
                   if r["to"] == "wang.lei@example.com" and r["role"] == "owner"]
-    assert owner_days == list(range(3, 31))  # due on day 2; a reminder each day after it
+    # Due on day 2 (Thursday 3 December); reminded the day after, then every two working
+    # days, never on a weekend: Friday, Tuesday, Thursday, Monday, ...
+    assert owner_days == [3, 7, 9, 13, 15, 17, 21, 23, 27, 29]
     escalations = {(r["to"], r["role"], r["day"]) for r in never["reminders"]
                    if r["role"] != "owner"}
     assert escalations == {("emily.chen@example.com", "appraiser", 4),
                            ("boss@example.com", "boss", 4)}
 
+    _every_email_is_dated_in_virtual_time(storage)
+
     assert wrong_result["ok"] is False and wrong_result["outcome"] == "pending"
     assert stuck_result["ok"] is False
     assert stuck_result["error"].startswith("day 1: quiz python-basics 90:")
+
+
+def _every_email_is_dated_in_virtual_time(tmp_path: Path) -> None:
+    """Walk the outbox of the whole simulated onboarding: Date and Message-ID on each."""
+    import email
+    from email.policy import default
+    from email.utils import parsedate_to_datetime
+
+    from sqlalchemy import create_engine, text
+
+    (db,) = tmp_path.glob("jieli-simulate-*/scenario-0/jieli.db")
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as c:
+        rows = [(kind, raw) for kind, raw in c.execute(text(
+            "select kind, message from outbox order by id"))]
+    engine.dispose()
+    kinds = {kind for kind, _ in rows}
+    assert {"handoff-request", "assignment", "reminder", "escalation", "appraisal-request",
+            "verdict"} <= kinds, kinds
+    ids = set()
+    for _kind, raw in rows:
+        message = email.message_from_string(raw, policy=default)
+        sent = parsedate_to_datetime(message["Date"])
+        assert sent.tzinfo is not None and 2026 <= sent.year <= 2027  # the scenario's days
+        assert str(sent.date()) >= "2026-11-30", message["Date"]
+        ids.add(str(message["Message-ID"]))
+    assert len(ids) == len(rows) and all(i.startswith("<") and "@" in i for i in ids)

@@ -22,3 +22,27 @@ def test_days_overdue_is_calendar_days_after_the_due_day():
     assert days_overdue(due, datetime(2026, 12, 3, 16, 30, tzinfo=UTC)) == 1  # 00:30 next day
     assert days_overdue(due, datetime(2026, 12, 6, 1, 0, tzinfo=UTC)) == 3
     assert days_overdue(None, LATE_EVENING) == 0
+
+
+def test_working_days_are_monday_to_friday_and_counted_after_the_first_day():
+    from datetime import date
+
+    from tasks.dates import is_working_day, working_days_between
+
+    friday, saturday, sunday, monday = (date(2026, 12, d) for d in (4, 5, 6, 7))
+    assert is_working_day(friday) and is_working_day(monday)
+    assert not is_working_day(saturday) and not is_working_day(sunday)
+    assert working_days_between(friday, friday) == 0
+    assert working_days_between(friday, sunday) == 0
+    assert working_days_between(friday, monday) == 1
+    assert working_days_between(date(2026, 12, 2), date(2026, 12, 4)) == 2  # Wed -> Fri
+    assert working_days_between(monday, friday) == 0  # earlier is later: none
+
+
+def test_days_read_as_people_write_them():
+    from datetime import date
+
+    from tasks.dates import spoken_day
+
+    assert spoken_day(date(2026, 11, 30), "zh_CN") == "11月30日（周一）"
+    assert spoken_day(date(2026, 11, 30), "en") == "Mon 30 Nov"

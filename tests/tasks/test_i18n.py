@@ -20,19 +20,29 @@ def test_every_string_is_translated(locale: str):
     assert sorted(messages - translated) == []
 
 
-def test_a_handoff_request_reads_chinese_first_and_english_on_request():
-    ctx = dict(hire="张伟", position="市场专员", start="2026-12-01", module="客户沟通",
-               materials=["《客户沟通话术模板》"], due="2026-12-03", link="http://x/h?t=1")
-    zh = render("handoff_request", to=Recipient("李娜", "li.na@example.com"), **ctx)
-    assert zh["Subject"] == "需要资料：新员工 张伟 的「客户沟通」"
-    text = zh.get_body(("plain",)).get_content()
-    assert "李娜，您好" in text and "请在 2026-12-03 前提交" in text and "http://x/h?t=1" in text
-    html = zh.get_body(("html",)).get_content()
-    assert 'href="http://x/h?t=1"' in html and "提交培训资料" in html
+HANDOFF_CONTEXT = dict(
+    hire="张伟", position="市场专员", department="市场部", start="12月1日（周二）",
+    due="12月3日（周四）", modules=[
+        {"title": "客户沟通", "materials": ["《客户沟通话术模板》"], "link": "http://x/h?t=1"},
+        {"title": "方案写作", "materials": ["《方案模板》", "《优秀方案范例》"],
+         "link": "http://x/h?t=2"}])
 
-    en = render("handoff_request", to=Recipient("Emily", "e@example.com", "en"), **ctx)
-    assert en["Subject"].startswith("Materials needed:")
-    assert "Please hand them off by 2026-12-03" in en.get_body(("plain",)).get_content()
+
+def test_a_handoff_request_reads_chinese_first_and_english_on_request():
+    zh = render("handoff_request", to=Recipient("李娜", "li.na@example.com"), **HANDOFF_CONTEXT)
+    assert zh["Subject"] == ("新员工 张伟 需要「客户沟通」、「方案写作」的培训资料，"
+                             "请在12月3日（周四）前提交")
+    text = zh.get_body(("plain",)).get_content()
+    assert "李娜，您好" in text and "请在12月3日（周四）前提交" in text
+    assert "http://x/h?t=1" in text and "http://x/h?t=2" in text and "《优秀方案范例》" in text
+    html = zh.get_body(("html",)).get_content()
+    assert 'href="http://x/h?t=1"' in html and 'href="http://x/h?t=2"' in html
+    assert "提交培训资料" in html
+
+    en = render("handoff_request", to=Recipient("Emily", "e@example.com", "en"),
+                **HANDOFF_CONTEXT)
+    assert en["Subject"].startswith("Materials needed by")
+    assert "please hand them off by 12月3日" in en.get_body(("plain",)).get_content()
 
 
 def test_the_forms_home_page_follows_accept_language():
@@ -49,9 +59,14 @@ def test_the_forms_home_page_follows_accept_language():
 
 
 EMAIL_CONTEXT = {
-    "handoff_request": dict(hire="张伟", position="市场专员", start="2026-12-01",
-                            module="客户沟通", materials=["《客户沟通话术模板》"],
-                            due="2026-12-03", link="http://x/h?t=1"),
+    "handoff_request": HANDOFF_CONTEXT,
+    "reminder": dict(count=2, first={"what": "「客户沟通」的资料", "who": "李娜", "days": 2},
+                     items=[{"what": "「客户沟通」的资料", "who": "李娜", "days": 2,
+                             "lines": ["张伟：12月3日（周四） 截止，已逾期 2 天"],
+                             "link": "http://x/h?t=1", "handoff": True}],
+                     escalations=[{"what": "试用期考核", "who": "周强", "days": 3,
+                                   "lines": ["张伟：12月30日（周三） 截止，已逾期 3 天"],
+                                   "link": None, "handoff": False}]),
     "assignment": dict(pass_mark=80, modules=[{"title": "企业文化", "due": "2026-12-04",
                                                "link": "http://x/s?t=1"}]),
     "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,

@@ -1,0 +1,235 @@
+"""How much mail owners get: one hand-off request per owner per pass, reminders at most every
+two working days, every email dated by Jieli's clock. Real SQLite storage, a real SMTP server
+(aiosmtpd), virtual time; Prefect is out of reach (runs are resumed later, as in the forms)."""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import parsedate_to_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from deployments.stack import free_port
+from storage import clock
+from storage.db import get_engine
+from storage.settings import get_settings
+from tasks.dates import is_working_day, working_days_between
+from tasks.env import get_catalog
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MARKETING_OWNER, HR_OWNER, TECH_OWNER = ("li.na@example.com", "liu.fang@example.com",
+                                         "wang.lei@example.com")
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received: (recipient, message)."""
+
+    received: list[tuple[str, EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=default)
+        for rcpt in envelope.rcpt_tos:
+            self.received.append((rcpt.lower(), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for rcpt, m in self.received if rcpt == address]
+
+
+@dataclass
+class Office:
+    inbox: Inbox
+    clock: clock.VirtualClock
+
+    def at(self, day: date, hour: int = 9, minute: int = 0) -> None:
+        self.clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI))
+
+    def hire(self, name: str, address: str, position: str = "marketing-specialist") -> int:
+        """HR starts a run and its first pass asks the owners; the mail goes out."""
+        from tasks.handoff import open_handoff_gates
+        from tasks.runs import start_onboarding
+
+        run_id = start_onboarding(name=name, email=address, position=position,
+                                  start=date(2026, 12, 1)).run_id
+        open_handoff_gates.fn(run_id)
+        self.send()
+        return run_id
+
+    def send(self) -> None:
+        from tasks.email import send_pending_mail
+
+        counts = send_pending_mail()
+        assert counts["retry"] == counts["failed"] == 0, counts
+
+    def sweep(self) -> None:
+        from tasks.reminders import send_due_reminders
+
+        send_due_reminders()
+        self.send()
+
+    def sql(self, query: str, **params: Any) -> list[tuple]:
+        with get_engine(get_settings().storage_url).connect() as c:
+            return [tuple(r) for r in c.execute(text(query), params)]
+
+
+@pytest.fixture
+def office(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
+    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    get_settings.cache_clear()
+    get_catalog.cache_clear()
+    virtual = clock.VirtualClock(datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    clock.use_clock(virtual)
+    from deployments.cli import prepare_storage
+
+    prepare_storage()
+    try:
+        yield Office(inbox, virtual)
+    finally:
+        clock.use_clock(clock.SystemClock())
+        smtp.stop()
+        get_engine(get_settings().storage_url).dispose()
+        get_settings.cache_clear()
+        get_catalog.cache_clear()
+
+
+def _modules_of(position: str, department: str) -> list[str]:
+    catalog = get_catalog()
+    return [code for code in catalog.positions[position].modules
+            if catalog.modules[code].owner == department]
+
+
+def _text(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_two_hires_a_minute_apart_get_one_handoff_email_per_owner(office: Office):
+    office.at(date(2026, 12, 1), 9, 0)
+    first = office.hire("张伟", "zhang.wei@example.com")
+    office.at(date(2026, 12, 1), 9, 1)
+    second = office.hire("赵敏", "zhao.min@example.com")
+
+    marketing = _modules_of("marketing-specialist", "marketing")
+    assert len(marketing) >= 2 and _modules_of("marketing-specialist", "hr")
+    for owner, dept in ((MARKETING_OWNER, "marketing"), (HR_OWNER, "hr")):
+        (message,) = office.inbox.to(owner)  # one email for both hires and all modules
+        body = _text(message)
+        assert "张伟" in str(message["Subject"]) and "12月3日（周四）" in body
+        for code in _modules_of("marketing-specialist", dept):
+            title = get_catalog().modules[code].title.get("zh_CN")
+            assert f"「{title}」" in body and f"/handoff/{code}?t=" in body
+    # The second hire waits on the same modules: the owner sees them on the hand-off page.
+    from tasks.handoff import waiting_hires
+
+    assert [h["name"] for h in waiting_hires(marketing[0], "zh_CN")] == ["张伟", "赵敏"]
+    assert office.sql("select count(*) from audit_log where action = 'handoff-request-folded'"
+                      " and detail like :r", r=f'%"run": {second}%') == [(2,)]
+
+    # A repeated pass of either run sends nothing again.
+    from tasks.handoff import open_handoff_gates
+
+    before = office.sql("select count(*) from outbox")
+    for run_id in (first, second, first):
+        open_handoff_gates.fn(run_id)
+    office.send()
+    assert office.sql("select count(*) from outbox") == before
+    assert len(office.inbox.received) == 2
+
+
+def test_a_request_folds_only_into_a_recent_email_for_every_module(office: Office):
+    def asked() -> tuple[int, int, int]:
+        return tuple(len(office.inbox.to(o))  # type: ignore[return-value]
+                     for o in (HR_OWNER, MARKETING_OWNER, TECH_OWNER))
+
+    office.at(date(2026, 12, 4))  # Friday
+    office.hire("陈杰", "chen.jie@example.com", position="python-developer")
+    assert asked() == (1, 0, 1)
+    office.at(date(2026, 12, 7))  # Monday: nobody was asked for etiquette yet
+    office.hire("张伟", "zhang.wei@example.com")
+    assert asked() == (2, 1, 1)
+    (monday,) = office.inbox.to(HR_OWNER)[1:]
+    assert all(f"「{t}」" in _text(monday) for t in ("企业文化", "规章制度", "职场礼仪"))
+    office.hire("周一", "zhou.yi@example.com", position="python-developer")
+    assert asked() == (2, 1, 1)  # every module asked for on Friday or today
+    office.at(date(2026, 12, 8))  # Tuesday: safety and Python were last asked on Friday
+    office.hire("吴二", "wu.er@example.com", position="python-developer")
+    assert asked() == (3, 1, 2)
+    assert "吴二" in str(office.inbox.to(TECH_OWNER)[-1]["Subject"])
+    office.hire("赵敏", "zhao.min@example.com")  # Monday's requests cover all of hers
+    assert asked() == (3, 1, 2)
+
+
+def test_an_owner_is_reminded_every_two_working_days_in_one_email_for_every_leg(
+        office: Office):
+    office.at(date(2026, 12, 2))  # a Wednesday: the hand-offs are due on Friday
+    office.hire("张伟", "zhang.wei@example.com")
+    office.at(date(2026, 12, 3))
+    office.hire("赵敏", "zhao.min@example.com")  # due on Saturday; folded into Wednesday's
+    requests = len(office.inbox.to(MARKETING_OWNER))
+    assert requests == 1
+
+    day = date(2026, 12, 2)
+    while day <= date(2026, 12, 22):
+        for hour in (9, 15):  # the sweep runs all day; twice a day shows it holds back
+            office.at(day, hour)
+            office.sweep()
+        day += timedelta(days=1)
+
+    reminders = office.inbox.to(MARKETING_OWNER)[requests:]
+    days = [parsedate_to_datetime(m["Date"]).astimezone(SHANGHAI).date() for m in reminders]
+    assert days == [date(2026, 12, d) for d in (7, 9, 11, 15, 17, 21)]
+    assert all(is_working_day(d) for d in days)  # never on a Saturday or Sunday
+    assert all(working_days_between(a, b) == 2 for a, b in zip(days, days[1:], strict=False))
+
+    marketing = _modules_of("marketing-specialist", "marketing")
+    first = _text(reminders[0])
+    for code in marketing:  # one email lists every module and both hires
+        title = get_catalog().modules[code].title.get("zh_CN")
+        assert f"「{title}」的资料" in first and f"/handoff/{code}?t=" in first
+    assert first.count("张伟：") == first.count("赵敏：") == len(marketing)
+    assert "已逾期 3 天" in first  # Friday's due day, told on Monday
+    # Each leg is still recorded per gate: the evidence of who was told, when.
+    rows = office.sql("select count(*), count(distinct gate_id) from reminders "
+                      "where to_email = :e and kind = 'reminder'", e=MARKETING_OWNER)
+    assert rows == [(len(days) * 2 * len(marketing), 2 * len(marketing))]
+    # Escalations go once per gate: to the manager and the boss on the day each hire's
+    # hand-off is two days late (Sunday for the first, Monday for the second).
+    for boss_or_manager in ("zhou.qiang@example.com", "boss@example.com"):
+        told = office.inbox.to(boss_or_manager)
+        assert [parsedate_to_datetime(m["Date"]).astimezone(SHANGHAI).date()
+                for m in told] == [date(2026, 12, 6), date(2026, 12, 7)]
+        assert "李娜" in _text(told[0]) and "张伟" in _text(told[0])
+    assert office.sql("select count(*) from (select gate_id, to_email from reminders "
+                      "where kind = 'escalation' group by 1, 2 having count(*) > 1) t") == [(0,)]
+
+
+def test_every_email_has_a_date_from_jielis_clock_and_a_message_id(office: Office):
+    office.at(date(2026, 12, 2), 10, 30)
+    office.hire("张伟", "zhang.wei@example.com")
+    office.at(date(2026, 12, 7), 9)
+    office.sweep()
+    sent = office.sql("select message from outbox order by id")
+    assert len(sent) >= 3
+    ids = set()
+    for (raw,) in sent:
+        message = email.message_from_string(raw, policy=default)
+        when = parsedate_to_datetime(message["Date"]).astimezone(SHANGHAI)
+        assert when.date() in (date(2026, 12, 2), date(2026, 12, 7))  # virtual, not today
+        assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", str(message["Message-ID"]))
+        ids.add(str(message["Message-ID"]))
+    assert len(ids) == len(sent)
