@@ -83,7 +83,7 @@ def test_a_hostile_name_is_accepted_and_shown_as_typed_everywhere(
     assert hired.returncode == 0, hired.stderr
     assert f"started for {name}:" in hired.stdout
     run_id = int(hired.stdout.split("#", 1)[1].split()[0])
-    flow_run = stack.wait_state(run_id, "Suspended", min_pass=1)
+    flow_run = stack.wait_state(run_id, "Suspended", min_pass=1, timeout=180)
 
     # Email: the hire's study email arrives, parses, and carries the name as typed.
     mail = wait_for(lambda: stack.mail(email), 20, what="the hire's email")

@@ -60,7 +60,7 @@ def test_a_pass_failing_three_times_marks_the_run_and_tells_hr_once(stack: Live)
     assert "failpoint after-gates" in detail
 
     mail = wait_for(lambda: [m for m in stack.mail(HR_OWNER) if "失败三次" in str(m["Subject"])
-                             and "停止" in str(m["Subject"])], 20, what="HR's email")
+                             and "停止" in str(m["Subject"])], 60, what="HR's email")
     text = mail[0].get_body(("plain",)).get_content()
     assert f"jieli resume {run_id}" in text and "failpoint after-gates" in text
 
