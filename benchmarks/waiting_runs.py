@@ -103,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--resumes", type=int, default=10)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop after this long and print what was reached")
     args = parser.parse_args()
 
     output = io.StringIO()
@@ -165,7 +167,10 @@ def main() -> None:
         counter.start()
 
         t0 = time.monotonic()
+        deadline = t0 + 60 * args.minutes if args.minutes else float("inf")
         for i in range(args.runs):
+            if time.monotonic() > deadline:
+                break
             ids.append(start_onboarding(name=f"候选人{i}", email=f"bench{i}@example.com",
                                         position="python-developer",
                                         start=date(2026, 12, 1)).run_id)
@@ -182,12 +187,18 @@ def main() -> None:
                 return sum(1 for f in flow_ids
                            if f and (st := client.read_flow_run(f).state) and st.is_paused())
 
-        while suspended() < len(ids):
+        last_report = time.monotonic()
+        while (waiting := suspended()) < len(ids) and time.monotonic() < deadline:
+            if time.monotonic() - last_report > 60:
+                print(f"  {time.monotonic() - t0:.0f}s: {waiting} of {len(ids)} runs suspended",
+                      flush=True)
+                last_report = time.monotonic()
             time.sleep(2)
+        complete = waiting == len(ids) == args.runs
         all_waiting = time.monotonic() - t0
         stop_probing.set()
         prober.join(120)
-        while children(runner.process.pid):
+        while complete and children(runner.process.pid):
             time.sleep(0.2)
         settled = time.monotonic() - t0
         stop_counting.set()
@@ -197,8 +208,11 @@ def main() -> None:
         server_mb = rss_mb(stack.child("prefect-server").process.pid)
         runner_mb = rss_mb(runner.process.pid)
 
-        latencies = []
-        for run_id in ids[: args.resumes]:
+        latencies: list[float] = []
+        if not complete:
+            print(f"STOPPED after {args.minutes} min: {len(ids)} of {args.runs} runs created, "
+                  f"{waiting} suspended; the figures below are partial")
+        for run_id in ids[: args.resumes if complete else 0]:
             before = passes()[run_id]
             start = time.monotonic()
             resume_run(run_id)
@@ -217,9 +231,10 @@ def main() -> None:
         print(f"most pass processes at once: {most_at_once} (limit {settings.runner_limit})")
         print(f"processes the runner holds for waiting runs: {len(held)}")
         print(f"memory: Prefect server {server_mb:.0f} MB, runner {runner_mb:.0f} MB")
-        print(f"resume → next pass begun, median of {len(latencies)}: "
-              f"{statistics.median(latencies):.2f}s (min {min(latencies):.2f}, "
-              f"max {max(latencies):.2f})")
+        if latencies:
+            print(f"resume → next pass begun, median of {len(latencies)}: "
+                  f"{statistics.median(latencies):.2f}s (min {min(latencies):.2f}, "
+                  f"max {max(latencies):.2f})")
         if hr_latencies:
             print(f"HR pages while the runs were created and suspended: "
                   f"{len(hr_latencies)} opened, median {statistics.median(hr_latencies):.2f}s, "
@@ -249,7 +264,8 @@ def main() -> None:
         "all_suspended_s": round(all_waiting, 1), "processes_gone_s": round(settled, 1),
         "runner_limit": settings.runner_limit, "most_passes_at_once": most_at_once,
         "held_processes": len(held), "server_mb": round(server_mb), "runner_mb": round(runner_mb),
-        "resume_median_s": round(statistics.median(latencies), 2),
+        "complete": complete, "suspended": waiting,
+        "resume_median_s": round(statistics.median(latencies), 2) if latencies else None,
         "hr_pages": len(hr_latencies),
         "hr_median_s": round(statistics.median(hr_latencies), 3) if hr_latencies else None,
         "hr_max_s": round(max(hr_latencies), 3) if hr_latencies else None,
