@@ -274,29 +274,36 @@ def responsible_parties(verdict: Verdict) -> list[str]:
 
 def pass_story(number: int, view: RunView, changed: list[LegRow], verdict: Verdict | None,
                locale: str) -> str:
-    """One log line for a pass, in the installation's language."""
+    """One log line for a pass, in the installation's language: what changed, who is next."""
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    sep = "；" if normalize_locale(locale) != "en" else "; "
-    parts = [_("Pass %(number)s") % {"number": number}]
+    en = normalize_locale(locale) == "en"
+    sep, comma = ("; ", ", ") if en else ("；", "、")
+    parts = []
     if changed:
-        parts.append(_("changed: %(legs)s") % {"legs": sep.join(
-            f"{r.title} {_(SECTIONS[r.section][0])} {r.state}".strip() for r in changed)})
+        parts.append(_("changed: %(legs)s") % {"legs": comma.join(
+            f"{r.title} {_(SECTIONS[r.section][0])} {r.state}" for r in changed)})
     else:
         parts.append(_("nothing changed"))
     if verdict is not None and verdict.outcome in VERDICT_NAMES:
         parts.append(_("verdict: %(verdict)s") % {"verdict": verdict_name(verdict.outcome,
                                                                            locale)})
-        for party in responsible_parties(verdict):
-            parts.append(_("responsible: %(who)s") % {"who": party})
+        parts += [_("responsible: %(who)s") % {"who": p} for p in responsible_parties(verdict)]
     elif view.blockers:
-        parts += [_("waiting on %(who)s for %(what)s of %(module)s, due %(due)s") % {
-            "who": b.who, "what": _(KIND_LABELS[b.kind]), "module": b.module_title,
-            "due": local_day(b.due_at) if b.due_at else "—"} for b in view.blockers]
+        # One phrase per person and kind of leg: a hire with six quizzes is one line, not six.
+        groups: dict[tuple[str, str], list[Blocker]] = {}
+        for b in view.blockers:
+            groups.setdefault((b.who, b.kind), []).append(b)
+        for (who, kind), blockers in groups.items():
+            dues = [b.due_at for b in blockers if b.due_at is not None]
+            parts.append(_("waiting on %(who)s for %(what)s of %(module)s, due %(due)s") % {
+                "who": who, "what": _(KIND_LABELS[kind]),
+                "module": comma.join(b.module_title for b in blockers),
+                "due": local_day(min(dues)) if dues else "—"})
     else:
         parts.append(_("nobody is waited on"))
-    return sep.join(parts)
+    return f"{_('Pass %(number)s') % {'number': number}}{': ' if en else '：'}" + sep.join(parts)
 
 
 @dataclass(frozen=True)
