@@ -351,6 +351,7 @@ def demo(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(_record_page(simulator.run_id), encoding="utf-8")
                 result["record"] = str(path)
+                result["hire"] = _hire_of(simulator.run_id)
 
         with err.status("playing the example scenarios in virtual time…"):
             results = _play(files, workdir, api_url, done)
@@ -386,19 +387,32 @@ def _record_page(run_id: int) -> str:
     return re.sub(r'href="/hr[^"]*"', 'href="index.html"', html)
 
 
+def _hire_of(run_id: int) -> str:
+    """The hire's name of a played run."""
+    from storage import repo
+    from tasks.env import transaction
+
+    with transaction() as session:
+        return repo.get_run(session=session, run_id=run_id).hire.name
+
+
 def _write_record_index(records: Path, results: list[dict]) -> None:
-    """records/index.html: every played hire's verdict, linking to their training record."""
+    """records/index.html: every played hire and their verdict, linking to their record."""
     from html import escape
 
+    from tasks.status import verdict_name
+
     rows = "".join(
-        f'<li><a href="{escape(Path(r["record"]).name)}">{escape(r["name"])}</a>: '
-        f'{escape(r.get("outcome", "?"))}</li>' for r in results if r.get("record"))
+        f'<li><a href="{escape(Path(r["record"]).name)}">{escape(r["hire"])}</a> · '
+        f'{escape(verdict_name(r.get("outcome", "?")))}<br>'
+        f'<small>{escape(r["name"])}</small></li>' for r in results if r.get("record"))
     records.mkdir(parents=True, exist_ok=True)
     (records / "index.html").write_text(
-        '<!doctype html><html><head><meta charset="utf-8">'
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Jieli demo</title></head><body><ul>{rows}</ul></body></html>",
-        encoding="utf-8")
+        '<title>Jieli 接力 · demo</title></head>'
+        '<body style="font-family: sans-serif; line-height: 1.8; padding: 16px">'
+        f"<h1>Jieli 接力 · demo</h1><ul>{rows}</ul></body></html>", encoding="utf-8")
 
 
 def _print_verdicts(results: list[dict]) -> None:

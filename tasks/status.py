@@ -177,15 +177,14 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     appraisal = next((g for g in repo.open_gates(session=session, run_id=run.id)
                       if g.kind == "appraisal"), None)
     appraiser = repo.department(session=session,
-                                code=run.plan["position"]["department"]).manager.name \
-        if "department" in run.plan["position"] else ""
+                                code=run.plan["position"]["department"]).manager.name
     if appraised is not None:
         state = _("submitted %(day)s") % {"day": local_day(appraised)}
     elif appraisal is not None:
         state = _due_state(appraisal.due_at, now, locale)
     else:
         state = _("not due yet")
-    return rows + study + [LegRow("appraisal", appraiser or "—", "", state)]
+    return rows + study + [LegRow("appraisal", appraiser, "", state)]
 
 
 def _due_state(due: datetime | None, now: datetime, locale: str) -> str:
