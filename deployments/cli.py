@@ -272,7 +272,11 @@ def _start_own_prefect(workdir: Path) -> tuple[Stack, str]:
     _isolate_prefect(workdir)
     api_url = f"http://127.0.0.1:{free_port()}/api"
     stack = Stack(Settings(data_dir=workdir, prefect_api_url=api_url, database_url=""))
-    stack.start_prefect_server()
+    try:
+        stack.start_prefect_server()
+    except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
+        raise _fail(str(exc)) from None
     return stack, api_url
 
 
