@@ -95,6 +95,10 @@ class Simulator:
         self._server: Any = None
 
     def close(self) -> None:
+        from prefect.logging.handlers import APILogWorker
+
+        # The passes' log lines still queued go now, while their Prefect server is up.
+        APILogWorker.drain_all()
         if self._server is not None:
             self._server.should_exit = True
         self.smtp.stop()
