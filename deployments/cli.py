@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +17,9 @@ from rich.table import Table
 
 from storage.catalog import CatalogInvalid, load_catalog
 from storage.settings import get_settings
+
+if TYPE_CHECKING:
+    from deployments.stack import Stack
 
 app = typer.Typer(help="Jieli (接力): onboarding as a relay with an owner for every leg.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -286,6 +290,31 @@ def _print_result(result: dict) -> None:
                       highlight=False)
 
 
+def _isolate_prefect(workdir: Path) -> None:
+    """Forget the installation's Prefect (server, database, profile): this process and the
+    server it starts use only what lives in workdir. Before Prefect is first imported."""
+    for name in [n for n in os.environ if n.startswith("PREFECT_")]:
+        del os.environ[name]
+    # Prefect creates its home at import, but not its parents (it warns instead).
+    (workdir / "prefect").mkdir(parents=True, exist_ok=True)
+
+
+def _start_own_prefect(workdir: Path) -> tuple[Stack, str]:
+    """A Prefect server on a free port with its home and database in workdir."""
+    from deployments.stack import Stack, free_port
+    from storage.settings import Settings
+
+    _isolate_prefect(workdir)
+    api_url = f"http://127.0.0.1:{free_port()}/api"
+    stack = Stack(Settings(data_dir=workdir, prefect_api_url=api_url, database_url=""))
+    try:
+        stack.start_prefect_server()
+    except (RuntimeError, TimeoutError) as exc:
+        stack.stop()
+        raise _fail(str(exc)) from None
+    return stack, api_url
+
+
 @app.command()
 def simulate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML)")],
@@ -296,24 +325,21 @@ def simulate(
     import tempfile
     import time as _time
 
-    from deployments.stack import Stack, free_port
-    from storage.settings import Settings
-
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise _fail(f"no such file: {', '.join(missing)}")
     workdir = Path(tempfile.mkdtemp(prefix="jieli-simulate-"))
-    api_url = f"http://127.0.0.1:{free_port()}/api"
-    stack = Stack(Settings(data_dir=workdir, prefect_api_url=api_url))
     started = _time.monotonic()
+    stack: Stack | None = None
     try:
         with err.status("starting a Prefect server for the simulation…"):
-            stack.start_prefect_server()
+            stack, api_url = _start_own_prefect(workdir)
         results = _play(files, workdir, api_url,
                         lambda r, _: print(json.dumps(r, ensure_ascii=False), flush=True)
                         if json_output else _print_result(r))
     finally:
-        stack.stop()
+        if stack is not None:
+            stack.stop()
     err.print(f"{len(results)} scenario(s) in {_time.monotonic() - started:.1f}s")
     if not all(r.get("ok") for r in results):
         raise typer.Exit(1)
@@ -326,50 +352,63 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Leave the Prefect server running")]
     = False,
+    scenario: Annotated[list[Path] | None, typer.Option(
+        "--scenario", help="Play these scenario files instead of the examples")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Where the demo keeps its storage and records (default: a new temporary one)")]
+    = None,
+    prefect_api_url: Annotated[str | None, typer.Option(
+        help="Show the runs on this Prefect server instead of one of the demo's own")] = None,
 ) -> None:
-    """The main job on embedded defaults: play the example scenarios, show whose leg broke."""
+    """Play the example onboardings on storage and a Prefect server of their own, then show
+    whose leg broke. Nothing of the installation (its data, its Prefect) is touched."""
+    import tempfile
     import time as _time
-    from datetime import datetime
 
-    from deployments.stack import Stack, http_ok
-
-    settings = get_settings()
-    api_url = settings.prefect_api_url
-    files = sorted(EXAMPLES.glob("*.yaml"))
-    if not files:
-        raise _fail(f"no example scenarios in {EXAMPLES}")
-    stack = Stack(settings)
-    reuse = http_ok(f"{api_url}/health")  # a `jieli up` is running: show the runs there
+    files = scenario or sorted(EXAMPLES.glob("*.yaml"))
+    missing = [str(f) for f in files if not f.is_file()]
+    if not files or missing:
+        raise _fail(f"no scenario files: {', '.join(missing) or EXAMPLES}")
+    workdir = (data_dir or Path(tempfile.mkdtemp(prefix="jieli-demo-"))).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    records = workdir / "records"
     started = _time.monotonic()
     results: list[dict] = []
+    stack: Stack | None = None
     try:
-        if not reuse:
-            with err.status("starting the Prefect server…"):
-                stack.start_prefect_server()
-        workdir = settings.data_dir.resolve() / "demo" / datetime.now().strftime("%Y%m%d-%H%M%S")
-        records = workdir / "records"
+        if prefect_api_url is None:
+            with err.status("starting the demo's own Prefect server…"):
+                stack, api_url = _start_own_prefect(workdir)
+        else:
+            _isolate_prefect(workdir)
+            api_url = prefect_api_url
 
         def done(result: dict, simulator: Any) -> None:
             err.print(f"played: {result['name']} ({_time.monotonic() - started:.0f}s)")
             if simulator.run_id is not None:
-                path = records / f"{len(list(records.glob('*.html'))) + 1:02d}.html"
+                path = records / f"{len(list(records.glob('[0-9]*.html'))) + 1:02d}.html"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(_record_page(simulator.run_id), encoding="utf-8")
                 result["record"] = str(path)
+                result["hire"] = _hire_of(simulator.run_id)
 
         with err.status("playing the example scenarios in virtual time…"):
             results = _play(files, workdir, api_url, done)
+        _write_record_index(records, results)
         _print_verdicts(results)
         ui = api_url.removesuffix("/api")
         console.print(escape(f"\nPrefect UI (runs, tags, artifacts): {ui}/runs"))
-        console.print(escape(f"Training records: {records}"))
-        if keep and not reuse:
-            console.print("The Prefect server keeps running; Ctrl-C stops it.")
+        console.print(escape(f"Training records: {records / 'index.html'}"))
+        if keep and stack is not None:
+            console.print("The demo's Prefect server keeps running; Ctrl-C stops it.")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        elif stack is not None:
+            console.print("(the demo's Prefect server stops now; `--keep` leaves it running)")
     except KeyboardInterrupt:
         pass
     finally:
-        stack.stop()
+        if stack is not None:
+            stack.stop()
     if not all(r.get("ok") for r in results):
         raise typer.Exit(1)
 
@@ -383,6 +422,34 @@ def _record_page(run_id: int) -> str:
     timeline = run_timeline(run_id, locale)
     page = jinja_env(locale, "forms").get_template("record.html")
     return page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline)
+
+
+def _hire_of(run_id: int) -> str:
+    """The hire's name of a played run."""
+    from storage import repo
+    from tasks.env import transaction
+
+    with transaction() as session:
+        return repo.get_run(session=session, run_id=run_id).hire.name
+
+
+def _write_record_index(records: Path, results: list[dict]) -> None:
+    """records/index.html: every played hire and their verdict, linking to their record."""
+    from html import escape
+
+    from tasks.status import verdict_name
+
+    rows = "".join(
+        f'<li><a href="{escape(Path(r["record"]).name)}">{escape(r["hire"])}</a> · '
+        f'{escape(verdict_name(r.get("outcome", "?")))}<br>'
+        f'<small>{escape(r["name"])}</small></li>' for r in results if r.get("record"))
+    records.mkdir(parents=True, exist_ok=True)
+    (records / "index.html").write_text(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>Jieli 接力 · demo</title></head>'
+        '<body style="font-family: sans-serif; line-height: 1.8; padding: 16px">'
+        f"<h1>Jieli 接力 · demo</h1><ul>{rows}</ul></body></html>", encoding="utf-8")
 
 
 def _print_verdicts(results: list[dict]) -> None:

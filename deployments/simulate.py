@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import logging
 import os
 import re
 import threading
@@ -87,6 +88,10 @@ class Simulator:
     def __init__(self, workdir: Path, prefect_api_url: str):
         from aiosmtpd.controller import Controller
 
+        # Each pass's story goes to the run's Logs tab in Prefect, and not to this terminal.
+        run_log = logging.getLogger("prefect.flow_runs")
+        run_log.setLevel(logging.INFO)
+        run_log.propagate = False
         self.workdir = workdir
         self.prefect_api_url = prefect_api_url
         self.mailbox = Mailbox()
@@ -97,6 +102,10 @@ class Simulator:
         self._server: Any = None
 
     def close(self) -> None:
+        from prefect.logging.handlers import APILogWorker
+
+        # The passes' log lines still queued go now, while their Prefect server is up.
+        APILogWorker.drain_all()
         if self._server is not None:
             self._server.should_exit = True
         self.smtp.stop()
@@ -123,9 +132,15 @@ class Simulator:
         from storage.settings import get_settings
         from tasks.env import get_catalog
 
+        # Only the simulation's own places: never the installation's database or mail server.
+        for name in ("JIELI_SMTP__USER", "JIELI_SMTP__PASSWORD", "JIELI_FAILPOINTS"):
+            os.environ.pop(name, None)
         os.environ.update({
             "JIELI_DATA_DIR": str(self.workdir / f"scenario-{index}"),
+            "JIELI_DATABASE_URL": "",
+            "JIELI_SMTP__HOST": "127.0.0.1",
             "JIELI_SMTP__PORT": str(self.smtp_port),
+            "JIELI_SMTP__TLS": "false",
             "JIELI_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.forms_port}",
         })
         get_settings.cache_clear()
@@ -134,6 +149,8 @@ class Simulator:
         prepare_storage()
 
     def play(self, scenario: Scenario, index: int) -> dict[str, Any]:
+        from prefect.context import SyncClientContext
+
         from storage import clock
 
         self._use_storage(index)
@@ -148,7 +165,10 @@ class Simulator:
         self.run_id: int | None = None
         result: dict[str, Any] = {"name": scenario.name}
         try:
-            self._play(scenario)
+            # One API client for every call of this thread (passes, sweeps, resumes): a new
+            # client per call costs its TLS set-up, about a quarter of the simulation's time.
+            with SyncClientContext.get_or_create():
+                self._play(scenario)
         except StepFailed as exc:
             result["error"] = str(exc)
         except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the others
@@ -203,18 +223,13 @@ class Simulator:
         self._drain()
 
     def _sweep(self) -> None:
-        """What the scheduled sweep does, at this moment of virtual time."""
-        from tasks.email import send_pending_mail
-        from tasks.reminders import send_due_reminders, wake_due_runs
-        from tasks.runs import resume_requested_runs, retry_failed_runs
+        """The housekeeping the runner and the sweep do (the same functions), at this moment of
+        virtual time, then the passes it resumed (this process is the runner)."""
+        from tasks.housekeeping import quick_chores, timed_chores
 
-        send_due_reminders()
-        wake_due_runs()
-        if self.run_id is not None:
-            resume_requested_runs()
-            retry_failed_runs()
-            self._drain()
-        send_pending_mail()
+        timed_chores()
+        quick_chores()
+        self._drain()
 
     def _drain(self) -> None:
         """Execute every pass Prefect has scheduled for this scenario's run (as its runner)."""

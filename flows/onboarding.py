@@ -9,9 +9,10 @@ from the top. Every step checks storage before it acts, so a repeated pass repea
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 
 from tasks.appraisal import request_appraisal
 from tasks.attribution import attribute
@@ -19,11 +20,12 @@ from tasks.email import send_run_mail
 from tasks.failpoints import failpoint
 from tasks.handoff import open_handoff_gates
 from tasks.learning import assign_ready_modules
-from tasks.status import begin_pass, complete_run, must_wait, publish_status
+from tasks.status import begin_pass, complete_run, must_wait, publish_status, verdict_name
 
 
 @flow(name="onboarding", persist_result=True, log_prints=True)
-def onboarding(run_id: int) -> str:
+def onboarding(run_id: int) -> State[str]:
+    log = get_run_logger()
     while True:
         this_pass = begin_pass(run_id)
         failpoint("pass-begun")
@@ -37,9 +39,11 @@ def onboarding(run_id: int) -> str:
             complete_run(run_id)
         send_run_mail(run_id)
         failpoint("after-mail")
-        publish_status(run_id, str(flow_run.get_id()))
+        published = publish_status(run_id, str(flow_run.get_id()))
+        log.info(published.story)
         if appraised:
-            return verdict.outcome
+            # The final state says the verdict (通过 / 未通过), not just "Completed".
+            return Completed(name=verdict_name(verdict.outcome), data=verdict.outcome)
         if must_wait(run_id, this_pass):
             failpoint("before-suspend")
             # A fresh key per pass: a key answered once would not wait again.

@@ -3,6 +3,11 @@
 For each failed item the facts of its linked module are gathered (delivery and due dates,
 quiz attempts and scores, reminders sent, the appraisal's scores), the rules are tried in
 order, and the first that holds is recorded with the facts it used, as evidence.
+
+Fair in time: nobody answers for a leg that was not yet due when the appraisal was
+submitted. A fact about such a leg is None, and no condition on it holds, so the finding
+goes to the next cause that does (a run started so late that a hand-off was still due at
+the appraisal is HR's late start, not the department's).
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +34,7 @@ from storage.models import (
     Run,
 )
 from storage.settings import get_settings
+from tasks.artifacts import artifact_key, publish_markdown
 from tasks.dates import due_after, local_date, local_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
@@ -49,11 +54,11 @@ VERDICT_COLUMNS = (N_("Item"), N_("Cause"), N_("Responsible"), N_("Evidence"), N
 
 @dataclass
 class Facts:
-    delivered: bool
+    delivered: bool | None  # None: not handed off, but not due before the appraisal either
     delivered_late: bool
     started_late: bool
     trained: bool
-    attempts_left: bool
+    attempts_left: bool | None  # None: not trained, but the study was not due yet
     failed: set[str]
     passed: set[str]
     evidence: list[str] = field(default_factory=list)
@@ -102,6 +107,10 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         evidence.append(_("%(module)s: materials delivered %(on)s by %(who)s") % {
             "module": title, "on": local_day(delivery.delivered_at),
             "who": delivery.delivered_by.name})
+    elif handoff and handoff.due_at >= appraised_at:
+        evidence.append(_("%(module)s: materials not handed off yet, not due before the "
+                          "appraisal (due %(due)s)") % {"module": title,
+                                                        "due": local_day(handoff.due_at)})
     else:
         evidence.append(_("%(module)s: materials never delivered") % {"module": title})
     owner_reminders = [r for r in reminders if r.role == "owner"]
@@ -128,6 +137,10 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         evidence.append(_("quiz %(module)s: scores %(scores)s (pass mark %(mark)s)") % {
             "module": title, "scores": ", ".join(str(a.score) for a in attempts),
             "mark": module["pass_mark"]})
+    elif assignment and assignment.due_at >= appraised_at:
+        evidence.append(_("quiz %(module)s: not taken yet, not due before the appraisal "
+                          "(due %(due)s)") % {"module": title,
+                                              "due": local_day(assignment.due_at)})
     elif assignment:
         evidence.append(_("quiz %(module)s: never taken (assigned %(on)s, due %(due)s)") % {
             "module": title, "on": local_day(assignment.assigned_at),
@@ -141,11 +154,18 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
                            "mark": pass_mark})
     failed, passed = split_criteria(scores, pass_mark)
     return Facts(
-        delivered=delivery is not None,
+        delivered=True if delivery else was_due(handoff.due_at if handoff else None,
+                                                appraised_at, False),
         delivered_late=bool(delivery and handoff and delivery.delivered_at > handoff.due_at),
         started_late=started_late, trained=trained,
-        attempts_left=len(attempts) < module["attempts"],
+        attempts_left=False if len(attempts) >= module["attempts"] else True if trained
+        else was_due(assignment.due_at if assignment else None, appraised_at, True),
         failed=failed, passed=passed, evidence=evidence)
+
+
+def was_due(due_at: datetime | None, appraised_at: datetime, fact: bool) -> bool | None:
+    """`fact` when the leg was due before the appraisal; None (no one answers) otherwise."""
+    return fact if due_at is not None and due_at < appraised_at else None
 
 
 @dataclass(frozen=True)
@@ -217,7 +237,7 @@ def attribute(run_id: int) -> Verdict:
                                          if k != "evidence"}})
         session.flush()
         verdict = verdict_of(session, run_id)
-        hire = run.hire.name
+        hire, flow_run_id, key = run.hire.name, run.flow_run_id, artifact_key(run, "verdict")
         for person in (repo.department(session=session, code="hr").owner,
                        repo.person_by_email(session=session, email=catalog.boss.email)):
             if person is None:
@@ -228,9 +248,10 @@ def attribute(run_id: int) -> Verdict:
                              link=link)
             repo.queue_message(session=session, key=f"verdict:{run_id}:{person.email}",
                                run_id=run_id, kind="verdict", message=message, now=now)
-    create_markdown_artifact(key=f"jieli-run-{run_id}-verdict",
-                             markdown=verdict_markdown(hire, verdict, locale),
-                             description=gettext(locale, "Probation verdict"))
+    if flow_run_id is not None:
+        publish_markdown(flow_run_id=flow_run_id, key=key,
+                         markdown=verdict_markdown(hire, verdict, locale),
+                         description=gettext(locale, "Probation verdict"))
     return verdict
 
 

@@ -7,13 +7,20 @@ from datetime import datetime
 from uuid import UUID
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.models import AssignmentStatus, Run, RunStatus
+from storage.models import AppraisalScore, AssignmentStatus, QuizAttempt, Run, RunStatus
 from storage.settings import get_settings
+from tasks.artifacts import (
+    artifact_key,
+    latest_artifact,
+    publish_markdown,
+    publish_progress,
+)
+from tasks.attribution import Verdict, verdict_of
 from tasks.dates import days_overdue, local_day
 from tasks.env import reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
@@ -21,6 +28,12 @@ from tasks.markdown import md_text
 from tasks.runs import flow_run_name, prefect_client
 
 WAITING_TAG = "waiting:"
+VERDICT_TAG = "verdict:"
+RESPONSIBLE_TAG = "responsible:"
+# The tags a pass owns: it sets them from storage and leaves every other tag alone.
+STATUS_TAGS = (WAITING_TAG, VERDICT_TAG, RESPONSIBLE_TAG)
+# The verdict as the run's final state name and in its name: short words a boss reads.
+VERDICT_NAMES = {"passed": N_("Passed"), "failed": N_("Failed")}
 
 
 @dataclass(frozen=True)
@@ -100,31 +113,198 @@ def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def verdict_name(outcome: str, locale: str | None = None) -> str:
+    """通过 / 未通过 (Passed / Failed) in the installation's language: a final state's name."""
+    return gettext(locale or get_settings().default_locale, VERDICT_NAMES.get(outcome, outcome))
+
+
+@dataclass(frozen=True)
+class LegRow:
+    section: str  # handoff | study | appraisal
+    title: str
+    who: str
+    state: str
+
+    def markdown(self) -> str:
+        who = f" | {self.who}" if self.who else ""
+        return f"| {self.title}{who} | {self.state} |"
+
+
+SECTIONS = {"handoff": (N_("Materials hand-off"), (N_("Module"), N_("Owner"), N_("State"))),
+            "study": (N_("Study and quiz"), (N_("Module"), N_("State"))),
+            "appraisal": (N_("Probation appraisal"), (N_("Appraiser"), N_("State")))}
+
+
+def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[LegRow]:
+    """Every leg of the run with its state, as a person reads it."""
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    lang = normalize_locale(locale)
+    handoffs = repo.handoffs_of(session=session, run_id=run.id)
+    assignments = repo.assignments_of(session=session, run_id=run.id)
+    rows: list[LegRow] = []
+    study: list[LegRow] = []
+    for m in run.plan["modules"]:
+        code, title = m["code"], m["title"][lang]
+        department = repo.department(session=session, code=m["owner"])
+        owner = f"{department.name_en if lang == 'en' else department.name_zh} " \
+                f"{department.owner.name}"
+        delivery = repo.latest_delivery(session=session, module_code=code)
+        handoff = handoffs.get(code)
+        if delivery is not None:
+            state = _("handed off %(day)s") % {"day": local_day(delivery.delivered_at)}
+        elif handoff is not None:
+            state = _due_state(handoff.due_at, now, locale)
+        else:
+            state = _("not requested yet")
+        rows.append(LegRow("handoff", title, owner, state))
+        assignment = assignments.get(code)
+        if assignment is None:
+            state = _("waits for the materials") if delivery is None else _("not assigned yet")
+        else:
+            scores = [a.score for a in session.scalars(
+                select(QuizAttempt).where(QuizAttempt.assignment_id == assignment.id)
+                .order_by(QuizAttempt.attempt_no))]
+            if assignment.status == AssignmentStatus.PASSED:
+                state = _("passed with %(score)s") % {"score": max(scores, default=0)}
+            elif assignment.status == AssignmentStatus.FAILED:
+                state = _("failed: every attempt used (%(scores)s)") % {
+                    "scores": ", ".join(map(str, scores))}
+            else:
+                state = _due_state(assignment.due_at, now, locale)
+        study.append(LegRow("study", title, "", state))
+    appraised = session.scalar(select(AppraisalScore.submitted_at).where(
+        AppraisalScore.run_id == run.id).order_by(AppraisalScore.submitted_at.desc()).limit(1))
+    appraisal = next((g for g in repo.open_gates(session=session, run_id=run.id)
+                      if g.kind == "appraisal"), None)
+    appraiser = repo.department(session=session,
+                                code=run.plan["position"]["department"]).manager.name
+    if appraised is not None:
+        state = _("submitted %(day)s") % {"day": local_day(appraised)}
+    elif appraisal is not None:
+        state = _due_state(appraisal.due_at, now, locale)
+    else:
+        state = _("not due yet")
+    return rows + study + [LegRow("appraisal", appraiser, "", state)]
+
+
+def _due_state(due: datetime | None, now: datetime, locale: str) -> str:
+    if due is None:
+        return gettext(locale, "waiting")
+    late = days_overdue(due, now)
+    if late:
+        return gettext(locale, "%(days)s day(s) overdue (due %(day)s)") % {
+            "days": late, "day": local_day(due)}
+    return gettext(locale, "due %(day)s") % {"day": local_day(due)}
+
+
+def legs_markdown(rows: list[LegRow], hire: str, locale: str) -> str:
+    """The legs in one short table per kind, so that it fits a phone's screen."""
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    lines = [f"# {_('Relay legs')}: {hire}"]
+    for section, (heading, columns) in SECTIONS.items():
+        lines += ["", f"## {_(heading)}", "",
+                  "| " + " | ".join(_(c) for c in columns) + " |",
+                  "|" + "---|" * len(columns)]
+        lines += [r.markdown() for r in rows if r.section == section]
+    return "\n".join(lines) + "\n"
+
+
+def changed_legs(rows: list[LegRow], before: str | None) -> list[LegRow]:
+    """The legs whose line is not in the previous legs artifact (all of them at first)."""
+    old = set((before or "").splitlines())
+    return [r for r in rows if r.markdown() not in old]
+
+
+@dataclass(frozen=True)
+class Published:
+    view: RunView
+    story: str  # one line for the run's log: what changed, who is waited on
+
+
 @task(cache_policy=NO_CACHE)
-def publish_status(run_id: int, flow_run_id: str) -> RunView:
-    """Show who blocks the run: `waiting:<who>` tags, the run's name, and two artifacts."""
+def publish_status(run_id: int, flow_run_id: str) -> Published:
+    """Show where the run stands: tags, name, one artifact per kind, and a line for its log."""
     locale = get_settings().default_locale
+    now = clock.now()
     with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        view = view_run(session=session, run=run, now=clock.now(), locale=locale)
-        hire, base_name = run.hire.name, flow_run_name(run)
-    waiting = [f"{WAITING_TAG}{w}" for w in view.waiting_on]
+        view = view_run(session=session, run=run, now=now, locale=locale)
+        rows = leg_rows(session=session, run=run, now=now, locale=locale)
+        verdict = verdict_of(session, run_id) if view.complete else None
+        hire, base_name, pass_no = run.hire.name, flow_run_name(run), run.pass_no
+        keys = {kind: artifact_key(run, kind) for kind in ("blocking", "progress", "legs")}
+    tags = [f"{WAITING_TAG}{w}" for w in view.waiting_on]
     name = base_name
-    if view.waiting_on:
+    if verdict is not None and verdict.outcome in VERDICT_NAMES:
+        tags += [f"{VERDICT_TAG}{verdict.outcome}"] + [
+            f"{RESPONSIBLE_TAG}{r}" for r in responsible_parties(verdict)]
+        name = f"{base_name} · {verdict_name(verdict.outcome, locale)}"
+    elif view.waiting_on:
         waiting_label = gettext(locale, "waiting on")
         name = f"{base_name} · {waiting_label} {', '.join(view.waiting_on)}"
     with prefect_client() as client:
         flow_run = client.read_flow_run(UUID(flow_run_id))
-        tags = [t for t in flow_run.tags if not t.startswith(WAITING_TAG)] + waiting
-        if sorted(tags) != sorted(flow_run.tags) or flow_run.name != name:
-            client.update_flow_run(UUID(flow_run_id), tags=tags, name=name)
-    create_markdown_artifact(
-        key=f"jieli-run-{run_id}-blocking", markdown=blocking_markdown(view, hire, locale),
-        description=gettext(locale, "Who is blocking"))
-    create_progress_artifact(
-        progress=100.0 * view.legs_done / max(view.legs_total, 1),
-        key=f"jieli-run-{run_id}-progress", description=gettext(locale, "Relay legs done"))
-    return view
+        kept = [t for t in flow_run.tags if not t.startswith(STATUS_TAGS)]
+        if sorted(kept + tags) != sorted(flow_run.tags) or flow_run.name != name:
+            client.update_flow_run(UUID(flow_run_id), tags=kept + tags, name=name)
+        previous = latest_artifact(client, UUID(flow_run_id), keys["legs"])
+        before = str(previous.data) if previous is not None else None
+    publish_markdown(flow_run_id=flow_run_id, key=keys["blocking"],
+                     markdown=blocking_markdown(view, hire, locale),
+                     description=gettext(locale, "Who is blocking"))
+    publish_markdown(flow_run_id=flow_run_id, key=keys["legs"],
+                     markdown=legs_markdown(rows, hire, locale),
+                     description=gettext(locale, "Relay legs"))
+    publish_progress(flow_run_id=flow_run_id, key=keys["progress"],
+                     progress=100.0 * view.legs_done / max(view.legs_total, 1),
+                     description=gettext(locale, "%(done)s of %(total)s relay legs done") % {
+                         "done": view.legs_done, "total": view.legs_total})
+    story = pass_story(pass_no, view, changed_legs(rows, before), verdict, locale)
+    return Published(view, story)
+
+
+def responsible_parties(verdict: Verdict) -> list[str]:
+    """Who answers for the failed items (departments, `hr`, `hire`), once each."""
+    return sorted({f["responsible"] for f in verdict.findings
+                   if f["responsible"] != "unattributed"})
+
+
+def pass_story(number: int, view: RunView, changed: list[LegRow], verdict: Verdict | None,
+               locale: str) -> str:
+    """One log line for a pass, in the installation's language: what changed, who is next."""
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    en = normalize_locale(locale) == "en"
+    sep, comma = ("; ", ", ") if en else ("；", "、")
+    parts = []
+    if changed:
+        parts.append(_("changed: %(legs)s") % {"legs": comma.join(
+            f"{r.title} {_(SECTIONS[r.section][0])} {r.state}" for r in changed)})
+    else:
+        parts.append(_("nothing changed"))
+    if verdict is not None and verdict.outcome in VERDICT_NAMES:
+        parts.append(_("verdict: %(verdict)s") % {"verdict": verdict_name(verdict.outcome,
+                                                                           locale)})
+        parts += [_("responsible: %(who)s") % {"who": p} for p in responsible_parties(verdict)]
+    elif view.blockers:
+        # One phrase per person and kind of leg: a hire with six quizzes is one line, not six.
+        groups: dict[tuple[str, str], list[Blocker]] = {}
+        for b in view.blockers:
+            groups.setdefault((b.who, b.kind), []).append(b)
+        for (who, kind), blockers in groups.items():
+            dues = [b.due_at for b in blockers if b.due_at is not None]
+            parts.append(_("waiting on %(who)s for %(what)s of %(module)s, due %(due)s") % {
+                "who": who, "what": _(KIND_LABELS[kind]),
+                "module": comma.join(b.module_title for b in blockers),
+                "due": local_day(min(dues)) if dues else "—"})
+    else:
+        parts.append(_("nobody is waited on"))
+    return f"{_('Pass %(number)s') % {'number': number}}{': ' if en else '：'}" + sep.join(parts)
 
 
 @dataclass(frozen=True)
