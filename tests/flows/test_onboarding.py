@@ -1,7 +1,10 @@
 """The relay core against a real Prefect server, runner, SMTP server and SQLite storage.
 
-The tests of this module share one stack and run in order: materials belong to the module,
-so a delivery in one test is still there in the next, as it would be in a company.
+The tests of this module share one stack, and each starts the hires it needs. Materials
+belong to the module, so a delivery in one test is still there in the next, as it would be in
+a company: each test delivers only modules that no other test here expects to be missing
+(product-knowledge, proposal-writing, presentation-skills), so any order gives the same
+result.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def requests_a_week_old(live: Live) -> None:
 
 
 def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
+    requests_a_week_old(live)  # so that this hire's owners are asked, not folded into others
     run_id = live.hire("张伟", "zhang.wei@example.com")
     flow_run = live.wait_state(run_id, "Suspended", min_pass=1)
 
@@ -62,36 +66,39 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
     assert "客户沟通" in str(request["Subject"]) and request["Date"] and request["Message-ID"]
     body = request.get_body(("plain",)).get_content()
     assert "《客户沟通话术模板》" in body
-    for code in ("product-knowledge", "customer-communication", "proposal-writing"):
+    # Every marketing module of the position still missing (other tests hand some off).
+    delivered = {m for (m,) in live.sql("select distinct module_code from deliveries")}
+    for code in {"product-knowledge", "customer-communication", "proposal-writing"} - delivered:
         assert f"/handoff/{code}?t=" in body
 
 
 def test_a_delivery_resumes_the_run_within_five_seconds_and_the_hire_is_emailed(live: Live):
-    run_id = 1
+    hire = "gao.min@example.com"
+    run_id = live.hire("高敏", hire)
     live.wait_state(run_id, "Suspended", min_pass=1)
     (before,), = live.sql("select pass_no from runs where id = :r", r=run_id)
 
-    live.jieli("deliver", "customer-communication", "--by", MARKETING_OWNER)
+    live.jieli("deliver", "product-knowledge", "--by", MARKETING_OWNER)
     delivered = time.monotonic()
 
     def past_the_gate() -> bool:
         rows = live.sql("select count(*) from assignments where run_id = :r and module_code = "
-                        "'customer-communication'", r=run_id)
+                        "'product-knowledge'", r=run_id)
         return rows[0][0] == 1
     wait_for(past_the_gate, 5, every=0.1, what="the assignment")
     elapsed = time.monotonic() - delivered
     assert elapsed < 5
     live.wait_state(run_id, "Suspended", min_pass=before + 1)
-    assignment = wait_for(lambda: live.mail("zhang.wei@example.com"), 5, what="hire's email")
+    assignment = wait_for(lambda: live.mail(hire), 5, what="hire's email")
     assert len(assignment) == 1
-    assert "客户沟通" in assignment[0].get_body(("plain",)).get_content()
+    assert "产品知识" in assignment[0].get_body(("plain",)).get_content()
     assert "waiting:hire" in live.flow_run(run_id)["tags"]
     print(f"delivery to assignment: {elapsed:.2f}s")
 
 
 def test_resuming_twice_sends_nothing_twice_and_writes_no_duplicate_row(live: Live):
-    run_id = 1
-    live.wait_state(run_id, "Suspended", min_pass=2)
+    run_id = live.hire("孙越", "sun.yue@example.com")
+    live.wait_state(run_id, "Suspended", min_pass=1)
     counts, keys, mail = live.counts(), live.outbox_keys(), len(live.mail())
     (before,), = live.sql("select pass_no from runs where id = :r", r=run_id)
 
@@ -109,25 +116,30 @@ def test_resuming_twice_sends_nothing_twice_and_writes_no_duplicate_row(live: Li
 
 
 def test_a_second_delivery_of_delivered_materials_resumes_nobody(live: Live):
-    result = live.jieli("deliver", "customer-communication", "--by", MARKETING_OWNER)
+    live.jieli("deliver", "presentation-skills", "--by", HR_OWNER)
+    result = live.jieli("deliver", "presentation-skills", "--by", HR_OWNER)
     assert "resumed runs: —" in result.stdout
 
 
 def test_a_hire_has_one_active_run(live: Live):
-    result = live.jieli("hire", "--name", "张伟", "--email", "zhang.wei@example.com",
+    email = "he.ping@example.com"
+    run_id = live.hire("何平", email)
+    result = live.jieli("hire", "--name", "何平", "--email", email,
                         "--position", "marketing-specialist", "--start", "2026-12-01",
                         check=False)
     assert result.returncode == 1
-    assert "already has an active onboarding run #1" in result.stderr
+    assert f"already has an active onboarding run #{run_id}" in result.stderr
     assert live.sql("select count(*) from runs where hire_id = (select id from people where "
-                    "email = 'zhang.wei@example.com')") == [(1,)]
+                    "email = :e)", e=email) == [(1,)]
 
 
 def test_only_the_owner_may_hand_off(live: Live):
+    before = live.sql("select count(*) from deliveries where module_code='python-basics'")
     result = live.jieli("deliver", "python-basics", "--by", MARKETING_OWNER, check=False)
     assert result.returncode == 1
     assert "not the owner" in result.stderr
-    assert live.sql("select count(*) from deliveries where module_code='python-basics'") == [(0,)]
+    assert live.sql("select count(*) from deliveries where module_code='python-basics'") \
+        == before
 
 
 @pytest.mark.parametrize("point", ["pass-begun", "after-gates", "after-assign", "after-mail",
@@ -186,8 +198,10 @@ def test_waiting_runs_hold_no_process(live: Live):
 
 
 def test_a_delivery_while_prefect_is_down_is_kept_and_resumes_later(live: Live):
-    run_id = 1
+    run_id = live.hire("方舟", "fang.zhou@example.com")
     live.wait_state(run_id, "Suspended", min_pass=1)
+    deliveries = live.sql("select count(*) from deliveries where module_code = "
+                          "'proposal-writing'")[0][0]
     server = live.stack.child("prefect-server")
     server.stop()
     live.stack.children.remove(server)
@@ -195,13 +209,14 @@ def test_a_delivery_while_prefect_is_down_is_kept_and_resumes_later(live: Live):
     result = live.jieli("deliver", "proposal-writing", "--by", MARKETING_OWNER)
     assert "Prefect unreachable" in result.stdout
     assert live.sql("select count(*) from deliveries where module_code = 'proposal-writing'") \
-        == [(1,)]
-    assert live.sql("select resume_requested_at is not null from runs where id = 1") == [(1,)]
+        == [(deliveries + 1,)]
+    assert live.sql("select resume_requested_at is not null from runs where id = :r",
+                    r=run_id) == [(1,)]
 
     live.stack.start_prefect_server()
     live.jieli("resume")
-    wait_for(lambda: live.sql("select count(*) from assignments where run_id = 1 and "
-                              "module_code = 'proposal-writing'") == [(1,)], 30,
+    wait_for(lambda: live.sql("select count(*) from assignments where run_id = :r and "
+                              "module_code = 'proposal-writing'", r=run_id) == [(1,)], 30,
              what="the deferred resume")
 
 
@@ -222,11 +237,11 @@ def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once(live: Live):
     assert "pending" in listed and "wang.lei@example.com" in listed
 
     live.stack.start_smtp()
-    time.sleep(5)  # the first retry is due 5 s after the failure
-    live.jieli("outbox", "--send")
-    live.jieli("outbox", "--send")
-    assert live.sql("select count(*) from outbox where run_id = :r and status != 'sent'",
-                    r=run_id) == [(0,)]
+    # The first retry is due 5 s after the failure; the runner's housekeeping or the
+    # command, whichever comes first, sends it.
+    wait_for(lambda: live.jieli("outbox", "--send") and live.sql(
+        "select count(*) from outbox where run_id = :r and status != 'sent'", r=run_id)
+        == [(0,)], 60, every=1, what="the queued mail to go")
     arrived = [m for m in live.mail() if "林静" in str(m["Subject"])]
     assert len(arrived) == len(waiting)  # every message, once
     assert len({m["Message-ID"] for m in arrived}) == len(waiting)
