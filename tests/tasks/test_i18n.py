@@ -133,3 +133,23 @@ def test_every_page_renders_in_both_languages():
         pages = [jinja_env(locale, "forms").get_template(name).render(lang=locale, **ctx)
                  for locale in ("zh_CN", "en")]
         assert pages[0] != pages[1], name
+
+
+def test_no_translatable_literal_hides_inside_an_f_string():
+    """Babel's extractor skips f-strings: a `_("...")` there never reaches the catalogs."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    hidden = []
+    for package in ("flows", "tasks", "forms", "deployments"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.JoinedStr):
+                    continue
+                for call in ast.walk(node):
+                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                            and call.func.id in ("_", "gettext", "N_")
+                            and any(isinstance(a, ast.Constant) for a in call.args)):
+                        hidden.append(f"{path.relative_to(root)}:{call.lineno}")
+    assert not hidden, hidden
