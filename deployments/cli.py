@@ -415,13 +415,16 @@ def demo(
 
 def _record_page(run_id: int) -> str:
     """The training record of a run as a standalone HTML page (the HR page's template)."""
-    from tasks.i18n import jinja_env
+    from tasks.i18n import gettext, jinja_env
     from tasks.tracking import run_timeline
 
     locale = get_settings().default_locale
     timeline = run_timeline(run_id, locale)
     page = jinja_env(locale, "forms").get_template("record.html")
-    return page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline)
+    html = page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline)
+    # A file has no forms app behind it: its way back is the demo's own index page.
+    back = f'<p><a href="index.html">{gettext(locale, "All runs")}</a></p>'
+    return html.replace("<main>", f"<main>{back}", 1)
 
 
 def _hire_of(run_id: int) -> str:
