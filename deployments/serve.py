@@ -51,7 +51,7 @@ def main() -> None:
     deployments: list[RunnerDeployment] = [
         onboarding.to_deployment(name="onboarding", tags=["jieli"]),  # type: ignore[list-item]
         sweep.to_deployment(name="sweep", interval=settings.sweep_every_seconds,  # type: ignore[list-item]
-                            tags=["jieli", "housekeeping"]),
+                            tags=["housekeeping"]),  # not "jieli": the boss filters hires by it
     ]
     # The deployments must exist before runs are recovered or created against them.
     for deployment in deployments:
