@@ -16,7 +16,7 @@ HR = "liu.fang@example.com"
 
 
 def run_sweep(live: Live) -> None:
-    """Run the sweep deployment now (as its 60 s schedule would) and wait until it is done."""
+    """Run the sweep deployment now (as its schedule would) and wait until it is done."""
     deployment = httpx.get(f"{live.api}/deployments/name/sweep/sweep", timeout=10).json()
     flow_run = httpx.post(f"{live.api}/deployments/{deployment['id']}/create_flow_run",
                           json={}, timeout=10).json()
@@ -47,7 +47,8 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
                      "and object_id = :i", i=str(run_id))
     assert len(audit) == 1 and audit[0][:2] == ("prefect", "prefect")
     detail = audit[0][2] if isinstance(audit[0][2], dict) else json.loads(audit[0][2])
-    assert detail["flow_run"] == waiting["id"] and detail["state"] == "Cancelled"
+    # The runner's own housekeeping may have seen it first, while it was still Cancelling.
+    assert detail["flow_run"] == waiting["id"] and detail["state"] in ("Cancelling", "Cancelled")
 
     def told() -> list:
         return [m for m in live.mail(HR) if hire in str(m["Subject"])
