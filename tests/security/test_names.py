@@ -16,6 +16,7 @@ import sys
 import markupsafe
 import pytest
 from markdown_it import MarkdownIt
+from sqlalchemy import create_engine, text
 
 from deployments.stack import stack_env
 from tests.flows import conftest as flows
@@ -78,6 +79,13 @@ def test_a_hostile_name_is_accepted_and_shown_as_typed_everywhere(
         stack: Live, culture_delivered: None, case: str):
     name, email = HOSTILE[case], f"hostile.{case}@example.com"
 
+    # Earlier hires' hand-off requests a week old: this hire's owners are asked again instead
+    # of the request being folded into a recent one (tasks/handoff.py).
+    engine = create_engine(stack.settings.storage_url)
+    with engine.begin() as c:
+        c.execute(text("update outbox set created_at = :t where kind = 'handoff-request'"),
+                  {"t": "2026-01-01 00:00:00.000000"})
+    engine.dispose()
     hired = jieli(stack, "hire", "--name", name, "--email", email,
                   "--position", "marketing-specialist", "--start", "2026-12-01")
     assert hired.returncode == 0, hired.stderr
@@ -94,7 +102,10 @@ def test_a_hostile_name_is_accepted_and_shown_as_typed_everywhere(
     assert str(markupsafe.escape(name)) in page and "<x@evil>" not in page  # autoescaped
     owners = wait_for(lambda: [m for m in stack.mail(MARKETING_OWNER)
                                if name in str(m["Subject"])], 20, what="the owner's email")
-    assert len(owners) == 3  # product-knowledge, customer-communication, proposal-writing
+    (owner,) = owners  # one email per owner per pass, listing every module it owes
+    listed = owner.get_body(("plain",)).get_content()
+    for code in ("product-knowledge", "customer-communication", "proposal-writing"):
+        assert f"/handoff/{code}?t=" in listed
     assert wait_for(lambda: stack.sql(
         "select distinct status from outbox where run_id = :r", r=run_id) == [("sent",)],
         20, what="every message of the run sent")
