@@ -423,7 +423,8 @@ def _record_page(run_id: int) -> str:
     page = jinja_env(locale, "forms").get_template("record.html")
     html = page.render(lang="zh-CN" if locale != "en" else "en", timeline=timeline)
     # A file has no forms app behind it: its way back is the demo's own index page.
-    back = f'<p><a href="index.html">{gettext(locale, "All runs")}</a></p>'
+    all_runs = gettext(locale, "All runs")  # outside the f-string, where Babel finds it
+    back = f'<p><a href="index.html">{all_runs}</a></p>'
     return html.replace("<main>", f"<main>{back}", 1)
 
 

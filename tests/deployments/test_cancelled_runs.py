@@ -18,8 +18,13 @@ HR = "liu.fang@example.com"
 def run_sweep(live: Live) -> None:
     """Run the sweep deployment now (as its schedule would) and wait until it is done."""
     deployment = httpx.get(f"{live.api}/deployments/name/sweep/sweep", timeout=10).json()
-    flow_run = httpx.post(f"{live.api}/deployments/{deployment['id']}/create_flow_run",
-                          json={}, timeout=10).json()
+
+    def created() -> dict | None:
+        # The Prefect server on SQLite may answer 503 while it is busy; ask again.
+        r = httpx.post(f"{live.api}/deployments/{deployment['id']}/create_flow_run", json={},
+                       timeout=10)
+        return r.json() if r.status_code in (200, 201) else None
+    flow_run = wait_for(created, 60, every=1, what="the sweep's flow run created")
 
     def finished() -> str | None:
         state = httpx.get(f"{live.api}/flow_runs/{flow_run['id']}", timeout=10).json()["state"]
