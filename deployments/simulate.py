@@ -70,6 +70,10 @@ class Mailbox:
             self.messages.append((rcpt.lower(), message))  # type: ignore[arg-type]
         return "250 OK"
 
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages received for `address`, in order."""
+        return [m for rcpt, m in self.messages if rcpt == address.lower()]
+
     def link(self, to: str, pattern: str) -> str | None:
         """The newest link matching `pattern` in a message to `to`."""
         for rcpt, message in reversed(self.messages):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
+from deployments.simulate import Mailbox
 from deployments.stack import free_port
 from storage import clock
 from storage.db import get_engine
@@ -32,24 +33,8 @@ MARKETING_OWNER, HR_OWNER, TECH_OWNER = ("li.na@example.com", "liu.fang@example.
 
 
 @dataclass
-class Inbox:
-    """What the SMTP server received: (recipient, message)."""
-
-    received: list[tuple[str, EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default)
-        for rcpt in envelope.rcpt_tos:
-            self.received.append((rcpt.lower(), message))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpt, m in self.received if rcpt == address]
-
-
-@dataclass
 class Office:
-    inbox: Inbox
+    inbox: Mailbox
     clock: clock.VirtualClock
 
     def at(self, day: date, hour: int = 9, minute: int = 0) -> None:
@@ -85,7 +70,7 @@ class Office:
 
 @pytest.fixture
 def office(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
-    inbox, port = Inbox(), free_port()
+    inbox, port = Mailbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
@@ -148,7 +133,7 @@ def test_two_hires_a_minute_apart_get_one_handoff_email_per_owner(office: Office
         open_handoff_gates.fn(run_id)
     office.send()
     assert office.sql("select count(*) from outbox") == before
-    assert len(office.inbox.received) == 2
+    assert len(office.inbox.messages) == 2
 
 
 def test_a_request_folds_only_into_a_recent_email_for_every_module(office: Office):
