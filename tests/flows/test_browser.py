@@ -9,8 +9,6 @@ test-artifacts/screenshots.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,23 +19,10 @@ from tests.flows.conftest import Live, wait_for
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path("test-artifacts/screenshots")
 HIRE = "chen.jie@example.com"
 QUIZ = load_catalog().modules["python-basics"].quiz.questions
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def link_in(message: EmailMessage, path: str) -> str:

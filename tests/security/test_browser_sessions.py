@@ -3,8 +3,6 @@ cookie is out of the page's reach, and no other site can frame a page of Jieli."
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +12,8 @@ from tests.security.conftest import HIRE, HR, emailed_links
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path("test-artifacts/screenshots")
 
-
-@pytest.fixture
-def browser() -> Iterator:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed (apt-get install -y chromium)")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def test_hr_signs_in_from_the_email_and_out_again_on_a_phone(forms: Forms, server: str,
