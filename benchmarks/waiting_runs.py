@@ -10,7 +10,11 @@ while the runs were being created and suspended. It then checks its own output a
 of the stack for "database is locked". The last line is the figures as JSON.
 
     .venv/bin/python benchmarks/waiting_runs.py            # 50 runs
-    .venv/bin/python benchmarks/waiting_runs.py --runs 150
+    .venv/bin/python benchmarks/waiting_runs.py --runs 150 --postgres
+
+With `--postgres` the Prefect server and Jieli's storage each get a new database on the
+PostgreSQL server of `--pg-url` (dropped at the end), as docs/DEPLOY.md recommends beyond a
+few dozen hires: Prefect's own SQLite answers "database is locked" under that many runs.
 """
 
 from __future__ import annotations
@@ -103,13 +107,48 @@ def children(pid: int) -> list[int]:
     return found
 
 
+class PostgresDatabases:
+    """New, empty databases on one PostgreSQL server, dropped again at the end."""
+
+    def __init__(self, admin_url: str):
+        from sqlalchemy import create_engine
+
+        self.admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def create(self, what: str, driver: str) -> str:
+        from sqlalchemy import text
+
+        name = f"jieli_bench_{what}_{os.getpid()}"
+        with self.admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        server = self.admin_url.split("://", 1)[1].rsplit("/", 1)[0]
+        return f"{driver}://{server}/{name}"
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as c:
+            for name in self.names:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--resumes", type=int, default=10)
     parser.add_argument("--minutes", type=float, default=None,
                         help="stop after this long and print what was reached")
+    parser.add_argument("--postgres", action="store_true",
+                        help="Prefect and Jieli on new PostgreSQL databases, not SQLite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="a PostgreSQL server where databases may be created (--postgres)")
     args = parser.parse_args()
+    databases = PostgresDatabases(args.pg_url) if args.postgres else None
 
     output = io.StringIO()
     sys.stdout, sys.stderr = Tee(sys.stdout, output), Tee(sys.stderr, output)
@@ -122,6 +161,10 @@ def main() -> None:
         "JIELI_FORMS_PORT": str(forms_port),
         "JIELI_PUBLIC_BASE_URL": f"http://127.0.0.1:{forms_port}",
     })
+    if databases is not None:
+        os.environ["JIELI_DATABASE_URL"] = databases.create("jieli", "postgresql+psycopg")
+        os.environ["JIELI_PREFECT_DATABASE_URL"] = databases.create("prefect",
+                                                                    "postgresql+asyncpg")
     # Imported after the environment is set: the settings are read once per process.
     from deployments.cli import prepare_storage
     from deployments.stack import Stack
@@ -246,6 +289,8 @@ def main() -> None:
                   f"{hr_failures[:3] if hr_failures else ''}")
     finally:
         stack.stop()
+        if databases is not None:
+            databases.drop_all()
     load = os.getloadavg()[0]
     logs = sorted((data / "logs").glob("*.log"))
     locked = [f"{log.name}: {line.strip()[:200]}" for log in logs
@@ -264,7 +309,8 @@ def main() -> None:
               f"({', '.join(log.name for log in logs)})")
     print(f"load average (1 min) at the end: {load:.1f} on {os.cpu_count()} cores")
     print(json.dumps({
-        "benchmark": "waiting_runs", "runs": len(ids), "created_s": round(created, 1),
+        "benchmark": "waiting_runs", "runs": len(ids), "postgres": databases is not None,
+        "created_s": round(created, 1),
         "all_suspended_s": round(all_waiting, 1), "processes_gone_s": round(settled, 1),
         "runner_limit": settings.runner_limit, "most_passes_at_once": most_at_once,
         "held_processes": len(held), "server_mb": round(server_mb), "runner_mb": round(runner_mb),

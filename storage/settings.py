@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # Empty means: a SQLite file inside data_dir (see `storage_url`).
     database_url: str = ""
     prefect_api_url: str = "http://127.0.0.1:4200/api"
+    # The database of the Prefect server `jieli up` starts. Empty means Prefect's own SQLite
+    # file in data_dir/prefect; under many runs at once SQLite makes Prefect log "database is
+    # locked", so beyond a few dozen hires give it PostgreSQL:
+    # postgresql+asyncpg://user:password@host:5432/prefect (docs/DEPLOY.md).
+    prefect_database_url: SecretStr | None = None
     # "user:password" for Prefect's basic auth: the server asks for it and every client sends
     # it. Required when the Prefect server listens beyond loopback (its API has no login).
     prefect_auth_string: SecretStr | None = None
