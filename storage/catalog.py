@@ -96,7 +96,7 @@ class Module(Strict):
     owner: str = Field(description="code of the department that owns the materials")
     title: Text
     materials: list[Material] = Field(min_length=1)
-    study_days: int = Field(3, ge=1, le=365)
+    study_days: int = Field(3, ge=1, le=365)  # working days of the catalog's calendar
     quiz: Quiz
     raci: Raci
 
