@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from storage.catalog import CatalogInvalid, load_catalog
+from storage.catalog import Catalog, CatalogInvalid, load_catalog
 from storage.settings import get_settings
 
 if TYPE_CHECKING:
@@ -72,6 +72,19 @@ def catalog_check(directory: Annotated[Path | None, typer.Argument()] = None) ->
     console.print(f"catalog OK: {len(catalog.departments)} departments, "
                   f"{len(catalog.modules)} modules, {len(catalog.positions)} positions, "
                   f"{len(catalog.rules.attribution)} attribution rules")
+    _warn_about_calendar(catalog)
+
+
+def _warn_about_calendar(catalog: Catalog) -> None:
+    """Say so when the catalog's calendar lacks this year's or next year's holidays."""
+    from storage import clock
+    from tasks.dates import local_date
+    from tasks.workdays import calendar_of, missing_years_warning
+
+    warning = missing_years_warning(calendar_of(catalog.rules), local_date(clock.now()),
+                                    get_settings().default_locale)
+    if warning:
+        err.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False, soft_wrap=True)
 
 
 @catalog_app.command("show")
@@ -111,9 +124,11 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
 def up() -> None:
     """Start Prefect, the runner, the forms app and SMTP; restart any that dies; Ctrl-C stops."""
     from deployments.stack import Stack
+    from tasks.env import get_catalog
 
     settings = get_settings()
     prepare_storage()
+    _warn_about_calendar(get_catalog())
     stack = Stack(settings)
     # SIGTERM stops like Ctrl-C, also while a child is being started (again).
     signal.signal(signal.SIGTERM, signal.default_int_handler)

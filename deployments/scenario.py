@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from storage.catalog import CalendarKind
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -61,6 +63,8 @@ class Expect(Strict):
 
 class Scenario(Strict):
     name: str
+    # The company's calendar for this scenario (format version 2); none: the catalog's.
+    calendar: CalendarKind | None = None
     hire: Hire
     ready: list[str] = []
     steps: list[Step] = []

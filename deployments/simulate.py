@@ -104,6 +104,8 @@ class Simulator:
         self.smtp.start()
         self.forms_port = free_port()
         self._server: Any = None
+        # The catalog the scenarios play against (the installation's, or the default one).
+        self.catalog_dir = os.environ.get("JIELI_CATALOG_DIR")
 
     def close(self) -> None:
         from prefect.logging.handlers import APILogWorker
@@ -129,7 +131,7 @@ class Simulator:
                 raise RuntimeError("the forms app did not start")
             time.sleep(0.05)
 
-    def _use_storage(self, index: int) -> None:
+    def _use_storage(self, index: int, scenario: Scenario) -> None:
         """Fresh storage and settings for one scenario (materials belong to the company)."""
         from deployments.cli import prepare_storage
         from storage.db import get_engine
@@ -147,17 +149,42 @@ class Simulator:
             "JIELI_SMTP__TLS": "false",
             "JIELI_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.forms_port}",
         })
+        catalog_dir = self._catalog_for(scenario, self.workdir / f"scenario-{index}")
+        if catalog_dir is None:
+            os.environ.pop("JIELI_CATALOG_DIR", None)
+        else:
+            os.environ["JIELI_CATALOG_DIR"] = str(catalog_dir)
         get_settings.cache_clear()
         get_catalog.cache_clear()
         get_engine.cache_clear()
         prepare_storage()
+
+    def _catalog_for(self, scenario: Scenario, place: Path) -> str | Path | None:
+        """The catalog directory this scenario plays against: the simulation's, or a copy of it
+        with the calendar the scenario names (a company that chose another calendar)."""
+        if scenario.calendar is None:
+            return self.catalog_dir
+        import shutil
+
+        import yaml
+
+        from storage.catalog import DEFAULT_CATALOG_DIR
+
+        copy = place / "catalog"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.catalog_dir or DEFAULT_CATALOG_DIR, copy)
+        rules = yaml.safe_load((copy / "rules.yaml").read_text(encoding="utf-8"))
+        rules["calendar"] = scenario.calendar.value
+        (copy / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True),
+                                         encoding="utf-8")
+        return copy
 
     def play(self, scenario: Scenario, index: int) -> dict[str, Any]:
         from prefect.context import SyncClientContext
 
         from storage import clock
 
-        self._use_storage(index)
+        self._use_storage(index, scenario)
         if self._server is None:
             self._serve_forms()
         self.mailbox.messages.clear()

@@ -8,6 +8,7 @@ found, each naming its file, the path inside it and what is wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -95,7 +96,7 @@ class Module(Strict):
     owner: str = Field(description="code of the department that owns the materials")
     title: Text
     materials: list[Material] = Field(min_length=1)
-    study_days: int = Field(3, ge=1, le=365)
+    study_days: int = Field(3, ge=1, le=365)  # working days of the catalog's calendar
     quiz: Quiz
     raci: Raci
 
@@ -160,7 +161,18 @@ class AttributionRule(Strict):
     remedial: list[str] = []
 
 
+class CalendarKind(StrEnum):
+    """Which days count toward a deadline."""
+
+    MAINLAND_CHINA = "mainland-china"  # weekends, statutory holidays and make-up working days
+    CALENDAR_DAYS = "calendar-days"  # every day
+
+
 class RulesFile(Strict):
+    # The company's calendar: deadlines count its working days; `closures` are days the
+    # company itself is closed (not working days whatever the calendar says).
+    calendar: CalendarKind = CalendarKind.MAINLAND_CHINA
+    closures: list[date] = []
     handoff_due_days: int = Field(2, ge=0, le=60)
     escalation_after_days: int = Field(2, ge=0, le=60)
     attribution: list[AttributionRule] = Field(min_length=1)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from storage import clock, repo
 from storage.models import AppraisalScore, Person, Run
 from storage.settings import get_settings
-from tasks.dates import end_of_day, local_date, local_day
+from tasks.dates import due_after_working_days, local_day
 from tasks.email import Recipient, render
 from tasks.env import transaction
 from tasks.i18n import normalize_locale
@@ -20,7 +20,7 @@ from tasks.links import make_link
 from tasks.runs import resume_run
 
 APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
-APPRAISAL_DUE_DAYS = 2  # the appraiser scores within two days of the appraisal day
+APPRAISAL_DUE_DAYS = 2  # the appraiser scores within two working days of the appraisal day
 
 
 class AlreadyAppraised(Exception):
@@ -100,7 +100,7 @@ def request_appraisal(run_id: int) -> bool:
             run.wake_at = opens  # nothing to do until then; the sweep wakes the run
             return False
         dept = repo.department(session=session, code=run.plan["position"]["department"])
-        due = end_of_day(local_date(opens) + timedelta(days=APPRAISAL_DUE_DAYS))
+        due = due_after_working_days(opens, APPRAISAL_DUE_DAYS)
         _, created = repo.open_gate(session=session, run_id=run_id, kind="appraisal",
                                     subject="appraisal", waiting_on=dept.code, now=now, due=due)
         if created:

@@ -35,7 +35,7 @@ from storage.models import (
 )
 from storage.settings import get_settings
 from tasks.artifacts import artifact_key, publish_markdown
-from tasks.dates import due_after, local_date, local_day
+from tasks.dates import due_after_working_days, local_date, local_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import N_, gettext
@@ -261,7 +261,7 @@ def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> No
         return
     module = get_catalog().modules[code]
     assignment = Assignment(run_id=run.id, module_code=code, assigned_at=now,
-                            due_at=due_after(now, module.study_days),
+                            due_at=due_after_working_days(now, module.study_days),
                             status=AssignmentStatus.ASSIGNED)
     session.add(assignment)
     session.flush()

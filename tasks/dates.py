@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from storage.settings import get_settings
+from tasks.workdays import Calendar, company_calendar
 
 
 def _zone() -> ZoneInfo:
@@ -32,9 +33,17 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=_zone())
 
 
-def due_after(moment: datetime, days: int) -> datetime:
-    """The end of the company day `days` days after the day `moment` falls on."""
-    return end_of_day(local_date(moment) + timedelta(days=days))
+def due_after_working_days(moment: datetime, days: int,
+                           calendar: Calendar | None = None) -> datetime:
+    """The end of the `days`th working day after the day `moment` falls on (that day itself
+    when `days` is 0): 2 after a Wednesday is Friday, 2 after a Thursday the Monday after."""
+    calendar = calendar or company_calendar()
+    day = local_date(moment)
+    for _ in range(days):
+        day += timedelta(days=1)
+        while not calendar.is_working_day(day):
+            day += timedelta(days=1)
+    return end_of_day(day)
 
 
 def days_overdue(due: datetime | None, now: datetime) -> int:
@@ -44,25 +53,27 @@ def days_overdue(due: datetime | None, now: datetime) -> int:
     return (local_date(now) - local_date(due)).days
 
 
-def is_working_day(day: date) -> bool:
-    """Whether the company works on `day`: Monday to Friday for now.
+def is_working_day(day: date, calendar: Calendar | None = None) -> bool:
+    """Whether the company works on `day`, by its calendar (`tasks.workdays`): mainland
+    China's working days by default, less the company's closure days.
 
-    Every working-day rule (how recent a hand-off request is, how often a reminder repeats)
-    counts through this one function, so a holiday calendar (mainland China's holidays and
-    make-up working days) replaces it here and nowhere else.
+    Every working-day rule (deadlines, how recent a hand-off request is, when and how often
+    a reminder goes) counts through the company's `Calendar`: here, in
+    `due_after_working_days` and in `working_days_between`.
     """
-    return day.weekday() < 5
+    return (calendar or company_calendar()).is_working_day(day)
 
 
-def working_days_between(earlier: date, later: date) -> int:
+def working_days_between(earlier: date, later: date, calendar: Calendar | None = None) -> int:
     """The working days after `earlier` up to and including `later` (0 when later <= earlier).
 
     Monday to Wednesday is 2; Friday to the Monday after is 1; Saturday to Sunday is 0.
     """
+    calendar = calendar or company_calendar()
     count, day = 0, earlier
     while day < later:
         day += timedelta(days=1)
-        count += is_working_day(day)
+        count += calendar.is_working_day(day)
     return count
 
 

@@ -21,7 +21,7 @@ from storage.models import (
     Run,
     RunStatus,
 )
-from tasks.dates import due_after, local_date, spoken_day, working_days_between
+from tasks.dates import due_after_working_days, local_date, spoken_day, working_days_between
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -45,7 +45,7 @@ def open_handoff_gates(run_id: int) -> list[str]:
     asks: dict[str, list[tuple[dict[str, Any], Handoff]]] = {}  # department -> new requests
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        due = due_after(run.started_at, run.plan["handoff_due_days"])
+        due = due_after_working_days(run.started_at, run.plan["handoff_due_days"])
         for module in run.plan["modules"]:
             code = module["code"]
             repo.lock_module(session=session, module_code=code)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from storage import clock, repo
 from storage.catalog import Question
 from storage.models import Assignment, AssignmentStatus, QuizAttempt
-from tasks.dates import due_after, local_day
+from tasks.dates import due_after_working_days, local_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -39,7 +39,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
                 continue
             # The study window counts from when the hire can study: the materials exist and
             # this pass tells them (a pass delayed by an outage does not eat their window).
-            due = due_after(now, module["study_days"])
+            due = due_after_working_days(now, module["study_days"])
             assignment = Assignment(run_id=run_id, module_code=code, assigned_at=now,
                                     due_at=due, status=AssignmentStatus.ASSIGNED)
             session.add(assignment)

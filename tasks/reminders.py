@@ -1,17 +1,18 @@
 """Reminders and escalations for open gates, each recorded: they are evidence.
 
-Who is reminded, from when (calendar days after the gate's due day):
-- a department owner, from the day after the hand-off due day;
+Who is reminded, from when:
+- a department owner, from the first working day after the hand-off due day;
 - the hire, from the study due day itself;
-- the appraiser, from the day after the appraisal due day.
-After the catalog's delay, once per gate: the owner's manager and the boss; HR and the
-position's manager; HR and the boss.
+- the appraiser, from the first working day after the appraisal due day.
+Once the leg is the catalog's `escalation_after_days` working days overdue, once per gate: the
+owner's manager and the boss; HR and the position's manager; HR and the boss.
 
-How often: a person is reminded on working days only (`tasks.dates.is_working_day`), and at
+When: on the company's working days only (`tasks.dates.is_working_day`: no reminder nor
+escalation on a weekend, a statutory holiday or a closure day), and a person's reminders at
 most every two working days (`REMIND_EVERY_WORKING_DAYS`): never on two working days in a
 row. One email then lists every leg that person owes, with the hires waiting on each; every
-leg it names that is overdue gets its row in `reminders`. Escalations go on the day they
-fall due, once each; a person's escalations of one sweep share one email (with their
+leg it names that is overdue gets its row in `reminders`. Escalations go on the working day
+they fall due, once each; a person's escalations of one sweep share one email (with their
 reminders, when those are due the same sweep).
 """
 
@@ -53,15 +54,15 @@ class Leg:
     gate: Gate
     run: Run
     notice: Notice
-    overdue: int  # calendar days after the due day
+    overdue: int  # calendar days after the due day (what the email says)
 
 
-def _people(session: Session, run: Run, gate: Gate, overdue: int, delay: int) -> list[Notice]:
+def _people(session: Session, run: Run, gate: Gate, late: bool) -> list[Notice]:
+    """Who is told about this overdue gate: its reminder, and its escalations when late."""
     catalog = get_catalog()
     boss = repo.person_by_email(session=session, email=catalog.boss.email)
     hr = repo.department(session=session, code="hr")
     position_dept = repo.department(session=session, code=run.plan["position"]["department"])
-    late = overdue >= delay
     notices: list[Notice] = []
     if gate.kind == "handoff":
         dept = repo.department(session=session, code=gate.waiting_on)
@@ -90,6 +91,8 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
     """Queue the reminders and escalations due now, one email per person; return the runs."""
     now = now or clock.now()
     today = local_date(now)
+    if not is_working_day(today):
+        return []
     delay = get_catalog().rules.escalation_after_days
     owed: dict[str, list[Leg]] = {}
     escalate: dict[str, list[Leg]] = {}
@@ -107,7 +110,8 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
             overdue = (today - local_date(due)).days
             if overdue < (0 if gate.kind == "study" else 1):
                 continue
-            for notice in _people(session, run, gate, overdue, delay):
+            late = working_days_between(local_date(due), today) >= delay
+            for notice in _people(session, run, gate, late):
                 leg = Leg(gate, run, notice, overdue)
                 if notice.kind == "reminder":
                     owed.setdefault(notice.person.email, []).append(leg)

@@ -24,6 +24,17 @@ steps:
 expect: {outcome: passed}
 """
 
+# A company that counts every day: technology's hand-off, 2 days after Thursday 3 December, is
+# due on Saturday 5 December (day 2), and the reminders and escalation come on weekend days too.
+EVERY_DAY_COUNTS = """
+name: Every calendar day counts
+calendar: calendar-days
+hire: {name: 郑三, email: zheng.san@example.com, position: python-developer, start: 2026-12-03}
+ready: [culture, rules, safety]
+steps:
+  - {day: 8, quiz: {module: culture, score: 100}}
+"""
+
 STEP_THAT_CANNOT_BE_TAKEN = """
 name: Quiz on a module that was never assigned
 hire: {name: 吴二, email: wu.er@example.com, position: python-developer, start: 2026-12-01}
@@ -38,18 +49,21 @@ def test_an_owner_who_never_delivers_is_reminded_every_two_working_days_then_esc
     wrong.write_text(WRONG_EXPECTATION, encoding="utf-8")
     stuck = tmp_path / "stuck.yaml"
     stuck.write_text(STEP_THAT_CANNOT_BE_TAKEN, encoding="utf-8")
+    every_day = tmp_path / "every-day.yaml"
+    every_day.write_text(EVERY_DAY_COUNTS, encoding="utf-8")
     # A short TMPDIR: the Prefect server's sockets under pytest's long tmp_path are too long.
     storage = Path(tempfile.mkdtemp(prefix="sim-"))
     request.addfinalizer(lambda: shutil.rmtree(storage, ignore_errors=True))
     result = subprocess.run(
         [sys.executable, "-m", "deployments.cli", "simulate", "--json",
-         str(EXAMPLES / "03-content-never-delivered.yaml"), str(wrong), str(stuck)],
+         str(EXAMPLES / "03-content-never-delivered.yaml"), str(wrong), str(stuck),
+         str(every_day)],
         capture_output=True, text=True, timeout=300,
         env=dict(os.environ, COLUMNS="200", TMPDIR=str(storage)))  # its storage lands here
-    assert result.returncode == 1, result.stderr  # two of the three do not hold
+    assert result.returncode == 1, result.stderr  # two of the four do not hold
     lines = result.stdout.splitlines()
-    assert len(lines) == 3, result.stderr[-3000:]
-    never, wrong_result, stuck_result = (json.loads(line) for line in lines)
+    assert len(lines) == 4, result.stderr[-3000:]
+    never, wrong_result, stuck_result, every_day_result = (json.loads(line) for line in lines)
 
     assert never["ok"] is True and never["outcome"] == "failed"
     assert [(f["item"], f["cause"], f["responsible"]) for f in never["findings"]] == [
@@ -61,10 +75,19 @@ def test_an_owner_who_never_delivers_is_reminded_every_two_working_days_then_esc
     # Due on day 2 (Thursday 3 December); reminded the day after, then every two working
     # days, never on a weekend: Friday, Tuesday, Thursday, Monday, ...
     assert owner_days == [3, 7, 9, 13, 15, 17, 21, 23, 27, 29]
+    # Escalated two working days after the due day: Monday 7 December (day 6).
     escalations = {(r["to"], r["role"], r["day"]) for r in never["reminders"]
                    if r["role"] != "owner"}
-    assert escalations == {("emily.chen@example.com", "appraiser", 4),
-                           ("boss@example.com", "boss", 4)}
+    assert escalations == {("emily.chen@example.com", "appraiser", 6),
+                           ("boss@example.com", "boss", 6)}
+
+    # Every day counts: due on day 2 (Saturday), reminded on days 3 (Sunday), 5 and 7,
+    # escalated on day 4 (Monday), two days late.
+    assert every_day_result["ok"] is True, every_day_result
+    handoff = [r for r in every_day_result["reminders"] if r["about"] == "python-basics"]
+    assert [r["day"] for r in handoff if r["role"] == "owner"] == [3, 5, 7]
+    assert {(r["to"], r["day"]) for r in handoff if r["role"] != "owner"} == {
+        ("emily.chen@example.com", 4), ("boss@example.com", 4)}
 
     _every_email_is_dated_in_virtual_time(storage)
 

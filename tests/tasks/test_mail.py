@@ -40,13 +40,14 @@ class Office:
     def at(self, day: date, hour: int = 9, minute: int = 0) -> None:
         self.clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI))
 
-    def hire(self, name: str, address: str, position: str = "marketing-specialist") -> int:
+    def hire(self, name: str, address: str, position: str = "marketing-specialist",
+             start: date = date(2026, 12, 1)) -> int:
         """HR starts a run and its first pass asks the owners; the mail goes out."""
         from tasks.handoff import open_handoff_gates
         from tasks.runs import start_onboarding
 
         run_id = start_onboarding(name=name, email=address, position=position,
-                                  start=date(2026, 12, 1)).run_id
+                                  start=start).run_id
         open_handoff_gates.fn(run_id)
         self.send()
         return run_id
@@ -164,7 +165,7 @@ def test_an_owner_is_reminded_every_two_working_days_in_one_email_for_every_leg(
     office.at(date(2026, 12, 2))  # a Wednesday: the hand-offs are due on Friday
     office.hire("张伟", "zhang.wei@example.com")
     office.at(date(2026, 12, 3))
-    office.hire("赵敏", "zhao.min@example.com")  # due on Saturday; folded into Wednesday's
+    office.hire("赵敏", "zhao.min@example.com")  # due on Monday; folded into Wednesday's
     requests = len(office.inbox.to(MARKETING_OWNER))
     assert requests == 1
 
@@ -188,16 +189,18 @@ def test_an_owner_is_reminded_every_two_working_days_in_one_email_for_every_leg(
         assert f"「{title}」的资料" in first and f"/handoff/{code}?t=" in first
     assert first.count("张伟：") == first.count("赵敏：") == len(marketing)
     assert "已逾期 3 天" in first  # Friday's due day, told on Monday
-    # Each leg is still recorded per gate: the evidence of who was told, when.
+    # Each overdue leg is still recorded per gate: the evidence of who was told, when. The
+    # second hire's hand-offs, due on Monday, are listed on Monday but overdue from Tuesday.
     rows = office.sql("select count(*), count(distinct gate_id) from reminders "
                       "where to_email = :e and kind = 'reminder'", e=MARKETING_OWNER)
-    assert rows == [(len(days) * 2 * len(marketing), 2 * len(marketing))]
+    assert rows == [((len(days) * 2 - 1) * len(marketing), 2 * len(marketing))]
     # Escalations go once per gate: to the manager and the boss on the day each hire's
-    # hand-off is two days late (Sunday for the first, Monday for the second).
+    # hand-off is two working days late (Tuesday for the first, due on Friday; Wednesday for
+    # the second, due on Monday).
     for boss_or_manager in ("zhou.qiang@example.com", "boss@example.com"):
         told = office.inbox.to(boss_or_manager)
         assert [parsedate_to_datetime(m["Date"]).astimezone(SHANGHAI).date()
-                for m in told] == [date(2026, 12, 6), date(2026, 12, 7)]
+                for m in told] == [date(2026, 12, 8), date(2026, 12, 9)]
         assert "李娜" in _text(told[0]) and "张伟" in _text(told[0])
     assert office.sql("select count(*) from (select gate_id, to_email from reminders "
                       "where kind = 'escalation' group by 1, 2 having count(*) > 1) t") == [(0,)]
@@ -218,3 +221,39 @@ def test_every_email_has_a_date_from_jielis_clock_and_a_message_id(office: Offic
         assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", str(message["Message-ID"]))
         ids.add(str(message["Message-ID"]))
     assert len(ids) == len(sent)
+
+
+def test_no_reminder_nor_escalation_goes_out_during_national_day(office: Office):
+    """The State Council's 2026 holidays: 1-7 October off, Saturday 10 October worked."""
+    day = date(2026, 9, 28)
+    while day <= date(2026, 10, 14):
+        if day == date(2026, 9, 28):  # Monday: due on Wednesday 30 September
+            office.at(day, 9)
+            office.hire("赵敏", "zhao.min@example.com", position="python-developer", start=day)
+            assert "9月30日（周三）" in _text(office.inbox.to(TECH_OWNER)[0])
+        if day == date(2026, 9, 30):  # Wednesday: due two working days after, after the holiday
+            office.at(day, 9)
+            office.hire("张伟", "zhang.wei@example.com", start=day)
+            assert "10月9日（周五）" in _text(office.inbox.to(MARKETING_OWNER)[0])
+        office.at(day, 10)
+        office.sweep()
+        day += timedelta(days=1)
+
+    def days_told(address: str) -> list[date]:
+        return [parsedate_to_datetime(m["Date"]).astimezone(SHANGHAI).date()
+                for m in office.inbox.to(address)]
+
+    holiday = [date(2026, 10, d) for d in range(1, 8)]
+    assert not [m for _, m in office.inbox.messages
+                if parsedate_to_datetime(m["Date"]).astimezone(SHANGHAI).date() in holiday]
+    # Technology's hand-off, due on 30 September: reminded on the first working day after the
+    # holiday, then every two working days (the make-up Saturday counts, Sunday does not).
+    assert days_told(TECH_OWNER)[1:] == [date(2026, 10, 8), date(2026, 10, 10),
+                                         date(2026, 10, 13)]
+    # Escalated to technology's manager once two working days late: 9 October, not 2 October.
+    assert days_told("emily.chen@example.com") == [date(2026, 10, 9)]
+    # Marketing's hand-off, due on 9 October: reminded on the make-up Saturday, then Tuesday;
+    # escalated on Monday 12 October, two working days late.
+    assert days_told(MARKETING_OWNER)[1:] == [date(2026, 10, 10), date(2026, 10, 13)]
+    assert days_told("zhou.qiang@example.com") == [date(2026, 10, 12)]
+    assert days_told("boss@example.com") == [date(2026, 10, 9), date(2026, 10, 12)]
