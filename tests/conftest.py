@@ -48,6 +48,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied and the default catalog loaded, made once
+    per session: tests that need a ready installation copy it instead of migrating again."""
+    from storage import repo
+    from storage.catalog import load_catalog
+    from storage.db import get_engine, session_scope, upgrade
+
+    path = tmp_path_factory.mktemp("migrated") / "jieli.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with session_scope(url) as session:
+        repo.sync_catalog(session=session, catalog=load_catalog(None))
+    get_engine(url).dispose()
+    return path
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

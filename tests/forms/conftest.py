@@ -6,9 +6,11 @@ tolerate anyway; the flow side is covered by tests/flows and the browser test.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,15 +65,15 @@ class Forms:
 
 
 @pytest.fixture
-def forms(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forms]:
+def forms(tmp_path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path) -> Iterator[Forms]:
     monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     get_settings.cache_clear()
     get_catalog.cache_clear()
-    from deployments.cli import prepare_storage
     from forms.app import app
 
-    prepare_storage()
+    # A ready installation (migrated, catalog loaded), copied rather than migrated again.
+    shutil.copyfile(migrated_storage, tmp_path / "jieli.db")
     with TestClient(app) as client:
         yield Forms(client)
     get_engine(get_settings().storage_url).dispose()
