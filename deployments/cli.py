@@ -592,7 +592,7 @@ def runs() -> None:
     states: dict[str, str] = {}
     try:
         with prefect_client() as client:
-            for run, _, _ in rows:
+            for run, _hire, _view in rows:
                 if run.flow_run_id:
                     fr = client.read_flow_run(UUID(run.flow_run_id))
                     states[run.flow_run_id] = str(fr.state.name) if fr.state else "?"

@@ -37,6 +37,7 @@ from tasks.dates import spoken_day
 from tasks.env import get_catalog, reading
 from tasks.handoff import waiting_hires
 from tasks.i18n import jinja_env
+from tasks.labels import names
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
 from tasks.materials import FileRefused, Upload, check_upload, safe_file_name, store_handoff
@@ -407,17 +408,16 @@ def hr_raci(code: str, v: Annotated[Staff, Depends(staff("read"))]) -> HTMLRespo
     position = catalog.positions.get(code)
     if position is None:
         raise LinkProblem(404, "missing", v.locale)
-    lang = "en" if v.locale == "en" else "zh_CN"
+    n = names(v.locale, catalog)
 
-    def names(codes: list[str]) -> str:
-        return "、".join(catalog.departments[c].name.get(lang) if c in catalog.departments
-                        else c for c in codes)
+    def parties(codes: list[str]) -> str:
+        return n.join(map(n.party, codes))
 
-    rows = [{"module": catalog.modules[m].title.get(lang),
-             "owner": catalog.departments[catalog.modules[m].owner].owner.name,
-             "r": names(catalog.modules[m].raci.responsible),
-             "a": names([catalog.modules[m].raci.accountable]),
-             "c": names(catalog.modules[m].raci.consulted),
-             "i": names(catalog.modules[m].raci.informed)} for m in position.modules]
-    return page("hr_raci.html", v.locale, position=position.title.get(lang), rows=rows,
-                csrf=v.csrf)
+    rows = [{"module": n.module(m),
+             "owner": n.member(catalog.modules[m].owner,
+                               catalog.departments[catalog.modules[m].owner].owner.name),
+             "r": parties(catalog.modules[m].raci.responsible),
+             "a": parties([catalog.modules[m].raci.accountable]),
+             "c": parties(catalog.modules[m].raci.consulted),
+             "i": parties(catalog.modules[m].raci.informed)} for m in position.modules]
+    return page("hr_raci.html", v.locale, position=n.position(code), rows=rows, csrf=v.csrf)

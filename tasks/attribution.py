@@ -294,8 +294,8 @@ def verdict_markdown(hire: str, verdict: Verdict, plan: dict[str, Any], locale: 
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Probation verdict")
-    lines = [f"# {title}: {md_text(hire)}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
+    title = _("Probation verdict: %(hire)s") % {"hire": md_text(hire)}
+    lines = [f"# {title}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
     if verdict.findings:
         lines += ["| " + " | ".join(_(c) for c in VERDICT_COLUMNS) + " |",
                   "|---|---|---|---|---|"]

@@ -121,11 +121,11 @@ def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Who the run waits on")
+    title = _("Who the run waits on: %(hire)s") % {"hire": md_text(hire)}
     if not view.blockers:
         nobody = _("Nobody: the run is not waiting.")
-        return f"# {title}: {md_text(hire)}\n\n{nobody}\n"
-    lines = [f"# {title}: {md_text(hire)}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
+        return f"# {title}\n\n{nobody}\n"
+    lines = [f"# {title}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
              "|---|---|---|---|---|"]
     for b in view.blockers:
         due = spoken_day(b.due_at, locale) if b.due_at else "—"
@@ -226,8 +226,9 @@ def legs_markdown(rows: list[LegRow], hire: str, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Relay legs")  # outside the f-string, where Babel's extractor finds it
-    lines = [f"# {title}: {hire}"]
+    # Outside the f-string, where Babel's extractor finds it.
+    title = _("Relay legs: %(hire)s") % {"hire": md_text(hire)}
+    lines = [f"# {title}"]
     for section, (heading, columns) in SECTIONS.items():
         lines += ["", f"## {_(heading)}", "",
                   "| " + " | ".join(_(c) for c in columns) + " |",

@@ -44,10 +44,10 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
     flow_run = live.wait_state(run_id, "Suspended", min_pass=1)
 
     assert {"waiting:marketing", "waiting:hr"} <= set(flow_run["tags"])
-    assert "waiting on" in flow_run["name"] or "等待" in flow_run["name"]
+    assert "市场部" in flow_run["name"] and "marketing" not in flow_run["name"]  # not codes
     markdown = blocking_markdown(live, flow_run["id"])
-    assert "marketing" in markdown and "李娜" in markdown
-    assert "客户沟通" in markdown and "`customer-communication`" in markdown
+    assert "市场部 李娜" in markdown and "提交「客户沟通」的培训资料" in markdown
+    assert "marketing" not in markdown and "customer-communication" not in markdown
     (due,), = live.sql("select due_at from handoffs where run_id = :r and module_code = "
                        "'customer-communication'", r=run_id)
     due_day = datetime.fromisoformat(str(due)).replace(tzinfo=UTC).astimezone(
