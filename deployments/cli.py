@@ -305,8 +305,10 @@ def _play(files: list[Path], workdir: Path, api_url: str,
 
 def _print_result(result: dict) -> None:
     mark = "[green]ok[/green]" if result.get("ok") else "[red]NOT OK[/red]"
+    from tasks.status import verdict_name
+
     console.print(f"\n[bold]{escape(result['name'])}[/bold]: "
-                  f"{escape(str(result.get('outcome', '?')))} {mark}")
+                  f"{escape(verdict_name(str(result.get('outcome', '?'))))} {mark}")
     if result.get("error"):
         console.print(f"  [red]{escape(result['error'])}[/red]", markup=True, highlight=False)
     n = _names()

@@ -94,11 +94,15 @@ def spoken_time(moment: datetime, locale: str, today: date | None = None) -> str
 
 FIRST_DAY = {-1: N_("joined on %(day)s"), 0: N_("joins today, %(day)s"),
              1: N_("joins on %(day)s")}
+# The same, standing alone as a page's line (capitalised in English).
+FIRST_DAY_LINES = {-1: N_("Joined on %(day)s"), 0: N_("Joins today, %(day)s"),
+                   1: N_("Joins on %(day)s")}
 
 
-def first_day(start: date, locale: str, today: date | None = None) -> str:
+def first_day(start: date, locale: str, today: date | None = None, line: bool = False) -> str:
     """The hire's first working day in the tense it needs: 已于11月30日（周一）入职 when it has
-    passed, 将于12月1日（周二）入职 when it is still to come."""
+    passed, 将于12月1日（周二）入职 when it is still to come; `line` for a line of its own."""
     today = today or local_date(clock.now())
     tense = (start > today) - (start < today)
-    return gettext(locale, FIRST_DAY[tense]) % {"day": spoken_day(start, locale, today)}
+    phrase = (FIRST_DAY_LINES if line else FIRST_DAY)[tense]
+    return gettext(locale, phrase) % {"day": spoken_day(start, locale, today)}

@@ -57,7 +57,8 @@ def runs_overview(locale: str) -> list[RunRow]:
             blockers = view_run(session=session, run=run, now=now, locale=locale).blockers
             rows.append(RunRow(run.id, run.hire.name, run.position_code,
                                run.plan["position"]["title"][n.lang], run.status,
-                               n.run_state(run.status), first_day(run.start_date, locale),
+                               n.run_state(run.status),
+                               first_day(run.start_date, locale, line=True),
                                blockers, _waiting(blockers, locale)))
         return rows
 
@@ -132,5 +133,6 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                          AppraisalScore.run_id == run_id).order_by(AppraisalScore.id))]
         verdict = verdict_of(session, run_id)
         return Timeline(run.id, run.hire.name, run.plan["position"]["title"][lang],
-                        first_day(run.start_date, locale), legs, appraisal, verdict.outcome,
+                        first_day(run.start_date, locale, line=True), legs, appraisal,
+                        verdict.outcome,
                         readable_findings(verdict.findings, run.plan, locale))

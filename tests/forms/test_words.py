@@ -260,7 +260,7 @@ def test_english_readers_get_the_same_pages_in_english_without_codes(forms: Form
     overview = shown.texts["HR overview"]
     assert "Waiting for 张伟 (new hire) to study" in overview
     assert "Waiting for 李娜 (Marketing) to hand off the materials of" in overview
-    assert "joins on " in overview and "Practice" in shown.texts["appraisal form"]
+    assert "Joins on " in overview and "Practice" in shown.texts["appraisal form"]
 
 
 def test_every_page_links_to_itself_in_the_other_language_keeping_its_link(forms: Forms):
