@@ -611,7 +611,7 @@ def runs() -> None:
             state = _(PREFECT_STATES[prefect_state]) if prefect_state in PREFECT_STATES \
                 else prefect_state
         if run.status == RunStatus.CANCELLED:
-            state = _("Cancelled in Prefect; to bring it back: jieli resume %(run)s") % {
+            state = _("Cancelled in Prefect (jieli resume %(run)s)") % {
                 "run": run.id}
         blocked = "\n".join(waiting_for([b], locale) for b in view.blockers)
         since = "\n".join(spoken_day(b.since, locale) for b in view.blockers)

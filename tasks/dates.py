@@ -20,15 +20,6 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(_zone()).date()
 
 
-def local_day(moment: datetime) -> str:
-    """2026-12-03: the calendar day `moment` falls on in the company's time zone."""
-    return local_date(moment).isoformat()
-
-
-def local_time(moment: datetime) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
-
-
 def end_of_day(day: date) -> datetime:
     """The last instant of `day` in the company's time zone: "due on day X" means all of X."""
     return datetime.combine(day, time.max, tzinfo=_zone())

@@ -87,7 +87,7 @@ def test_two_demos_beside_a_running_installation_change_nothing_of_it(live: Live
     for part in before:
         assert after[part] == before[part], part
     for out in outputs:
-        assert "onboarding-started-late" in out and str(live.settings.data_dir) not in out
+        assert "入职流程启动过晚" in out and str(live.settings.data_dir) not in out
         assert live.api.removesuffix("/api") not in out  # the demo's UI is its own server
     record = next(line.split(": ", 1)[1] for line in outputs[-1].splitlines()
                   if line.startswith("Training records"))

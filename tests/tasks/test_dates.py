@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tasks.dates import days_overdue, due_after, local_day
+from tasks.dates import days_overdue, due_after, local_date
 
 # 2026-12-01 23:30 in Shanghai (UTC+8).
 LATE_EVENING = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
@@ -12,7 +12,7 @@ LATE_EVENING = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
 
 def test_due_after_counts_company_days_and_ends_with_the_day():
     due = due_after(LATE_EVENING, 2)
-    assert local_day(due) == "2026-12-03"
+    assert local_date(due).isoformat() == "2026-12-03"
     assert due.astimezone(UTC) > datetime(2026, 12, 3, 15, 59, tzinfo=UTC)
 
 
