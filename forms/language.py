@@ -14,6 +14,7 @@ from urllib.parse import quote
 from babel import Locale
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasks.i18n import LOCALES, normalize_locale
@@ -31,6 +32,12 @@ router = APIRouter()
 def chosen_locale(request: Request) -> str | None:
     """The language the reader chose with the link, if they did."""
     value = request.cookies.get(COOKIE)
+    return value if value in LOCALES else None
+
+
+def chosen_in(cookie_header: str | None) -> str | None:
+    """The same, from a raw Cookie header (for answers given before any route runs)."""
+    value = cookie_parser(cookie_header or "").get(COOKIE)
     return value if value in LOCALES else None
 
 
