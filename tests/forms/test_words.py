@@ -21,7 +21,7 @@ from storage import clock, repo
 from tasks.dates import local_date, spoken_day
 from tasks.env import get_catalog, reading
 from tests.forms.conftest import Forms
-from tests.security.conftest import sign_in
+from tests.security.conftest import server, sign_in  # noqa: F401  (server: a fixture)
 
 HIRE = "zhang.wei@example.com"
 HR = "liu.fang@example.com"
@@ -292,3 +292,36 @@ def test_every_page_links_to_itself_in_the_other_language_keeping_its_link(forms
                                   follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/"
     assert "学习：企业文化" in forms.client.get(url).text
+
+
+@pytest.mark.slow
+def test_a_hire_switches_the_study_page_to_english_and_back_in_chromium(
+        forms: Forms, server: str, browser):  # noqa: F811
+    """In Debian's chromium on a phone screen: the link, the redirect and the cookie."""
+    from pathlib import Path
+
+    from tasks.handoff import deliver_materials
+    from tasks.learning import assign_ready_modules
+
+    run_id = forms.start_run()
+    deliver_materials(module_code="culture", by_email=HR, via="cli")
+    assign_ready_modules.fn(run_id)
+    study = assignment_of(forms, run_id, "culture")
+    url = f"{server}/study/{study}?t={forms.token('study', HIRE, str(study))}"
+    shots = Path("test-artifacts/screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(url)
+    assert page.locator("h1").inner_text() == "学习：企业文化"
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(url)  # the same page, its link token unchanged
+    assert page.locator("h1").inner_text() == "Study: Company culture"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.screenshot(path=str(shots / "words-study-en-390.png"))
+    page.get_by_role("link", name="Take the quiz").click()  # the choice holds on the next page
+    assert page.locator("h1").inner_text() == "Quiz: Company culture"
+    page.get_by_role("link", name="中文").click()
+    assert page.locator("h1").inner_text() == "测验：企业文化"
+    page.screenshot(path=str(shots / "words-quiz-zh-390.png"))
+    context.close()
