@@ -121,9 +121,11 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
             "last": day(owner_reminders[-1].sent_at)})
     escalations = [r for r in reminders if r.kind == "escalation"]
     if escalations:
+        told = [repo.person_by_email(session=session, email=e)
+                for e in sorted({r.to_email for r in escalations})]
         evidence.append(_("escalated %(on)s to %(who)s") % {
             "on": day(escalations[0].sent_at),
-            "who": ", ".join(sorted({r.to_email for r in escalations}))})
+            "who": names(locale).join(p.name for p in told if p is not None)})
     started_late = local_date(run.started_at) > run.start_date
     if started_late:
         evidence.append(_("onboarding started %(on)s, after the first day %(first)s") % {
