@@ -17,6 +17,7 @@ from rich.table import Table
 
 from storage.catalog import Catalog, CatalogInvalid, load_catalog
 from storage.settings import get_settings
+from tasks.i18n import N_
 
 if TYPE_CHECKING:
     from deployments.stack import Stack
@@ -29,11 +30,38 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
+# Prefect's state names of a run that is still active, as `jieli runs` shows them.
+PREFECT_STATES = {"Suspended": N_("Waiting"), "Paused": N_("Waiting"),
+                  "Running": N_("Taking a pass"), "Scheduled": N_("Queued"),
+                  "Resuming": N_("Queued"), "Pending": N_("Queued"), "Late": N_("Queued"),
+                  "AwaitingRetry": N_("Queued"), "Failed": N_("Pass failed"),
+                  "Crashed": N_("Pass failed"), "Cancelling": N_("Being cancelled")}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
+
+
+def _(message: str) -> str:
+    """A CLI word in the installation's language (JIELI_DEFAULT_LOCALE)."""
+    from tasks.i18n import gettext
+
+    return gettext(get_settings().default_locale, message)
+
+
+def _names() -> Any:
+    from tasks.labels import names
+
+    return names(get_settings().default_locale)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    """A table whose title and column headings are in the installation's language."""
+    table = Table(title=_(title))
+    for column in columns:
+        table.add_column(_(column) if column != "#" else column)
+    return table
 
 
 def _row(*values: object) -> list[str]:
@@ -94,29 +122,34 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
         catalog = load_catalog(directory)
     except CatalogInvalid as exc:
         raise _fail(str(exc)) from None
-    modules = Table(title="Modules 培训模块")
-    for col in ("code", "模块 module", "kind", "owner 负责人", "materials 资料",
-                "quiz", "R", "A", "C", "I"):
-        modules.add_column(col)
+    from tasks.labels import names
+
+    n = names(get_settings().default_locale, catalog)
+    # Codes stay in their own column: they are what `jieli hire --position` and `deliver` take.
+    modules = _table(N_("Training modules"), (
+        N_("Code"), N_("Module"), N_("Kind"), N_("Owner"), N_("Materials"), N_("Quiz"),
+        "R", "A", "C", "I"))
     for m in catalog.modules.values():
-        owner = catalog.departments[m.owner]
         modules.add_row(*_row(
-            m.code, f"{m.title.zh_CN} / {m.title.en}", m.kind.value,
-            f"{owner.name.zh_CN} · {owner.owner.name}",
-            "\n".join(x.title.zh_CN for x in m.materials),
-            f"{len(m.quiz.questions)}q ≥{m.quiz.pass_mark} ×{m.quiz.attempts}",
-            ", ".join(m.raci.responsible), m.raci.accountable, ", ".join(m.raci.consulted),
-            ", ".join(m.raci.informed)))
+            m.code, n.module(m.code), n.module_kind(m.kind.value),
+            n.member(m.owner, catalog.departments[m.owner].owner.name),
+            "\n".join(x.title.get(n.lang) for x in m.materials),
+            _("%(questions)s questions, pass mark %(mark)s, %(attempts)s attempts") % {
+                "questions": len(m.quiz.questions), "mark": m.quiz.pass_mark,
+                "attempts": m.quiz.attempts},
+            n.join(map(n.party, m.raci.responsible)), n.party(m.raci.accountable),
+            n.join(map(n.party, m.raci.consulted)), n.join(map(n.party, m.raci.informed))))
     console.print(modules)
-    positions = Table(title="Positions 岗位")
-    for col in ("code", "岗位 position", "modules", "appraisal 考核 (day, pass mark)"):
-        positions.add_column(col)
+    positions = _table(N_("Positions"), (N_("Code"), N_("Position"), N_("Modules"),
+                                         N_("Probation appraisal")))
     for p in catalog.positions.values():
-        items = "\n".join(f"{i.code} ← {i.module} [{', '.join(i.criteria)}]"
-                          for i in p.appraisal.items)
-        positions.add_row(*_row(p.code, f"{p.title.zh_CN} / {p.title.en}",
-                                "\n".join(p.modules),
-                                f"day {p.appraisal.day}, ≥{p.appraisal.pass_mark}\n{items}"))
+        items = "\n".join(_("%(item)s ← %(module)s (%(criteria)s)") % {
+            "item": i.title.get(n.lang), "module": n.module(i.module),
+            "criteria": n.join(n.criterion(c) for c in i.criteria)} for i in p.appraisal.items)
+        appraisal = _("day %(day)s, pass mark %(mark)s") % {"day": p.appraisal.day,
+                                                            "mark": p.appraisal.pass_mark}
+        positions.add_row(*_row(p.code, n.position(p.code), "\n".join(map(n.module, p.modules)),
+                                f"{appraisal}\n{items}"))
     console.print(positions)
 
 
@@ -287,17 +320,20 @@ def _play(files: list[Path], workdir: Path, api_url: str,
 
 def _print_result(result: dict) -> None:
     mark = "[green]ok[/green]" if result.get("ok") else "[red]NOT OK[/red]"
+    from tasks.status import verdict_name
+
     console.print(f"\n[bold]{escape(result['name'])}[/bold]: "
-                  f"{escape(str(result.get('outcome', '?')))} {mark}")
+                  f"{escape(verdict_name(str(result.get('outcome', '?'))))} {mark}")
     if result.get("error"):
         console.print(f"  [red]{escape(result['error'])}[/red]", markup=True, highlight=False)
+    n = _names()
     for f in result.get("findings", []):
-        console.print(escape(f"  {f['item']}: {f['cause']} → {f['responsible']}"),
-                      highlight=False)
+        console.print(escape(f"  {_finding(f)}"), highlight=False)
         for e in f["evidence"]:
             console.print(escape(f"    · {e}"), highlight=False)
     if result.get("remedial"):
-        console.print(escape(f"  remedial: {', '.join(result['remedial'])}"))
+        console.print(escape("  " + _("Remedial: %(modules)s") % {
+            "modules": n.modules(result["remedial"])}))
     reminders = result.get("reminders", [])
     if reminders:
         console.print(escape(f"  reminders: {len(reminders)} "
@@ -471,24 +507,34 @@ def _write_record_index(records: Path, results: list[dict]) -> None:
         f"<h1>Jieli 接力 · demo</h1><ul>{rows}</ul></body></html>", encoding="utf-8")
 
 
+def _finding(f: dict) -> str:
+    """客户沟通情景模拟：实操辅导不足 → 市场部: a finding of a played scenario, by name."""
+    n = _names()
+    return _("%(item)s: %(cause)s → %(responsible)s") % {
+        "item": n.appraisal_item(f["item"]), "cause": n.cause(f["cause"]),
+        "responsible": n.party(f["responsible"])}
+
+
 def _print_verdicts(results: list[dict]) -> None:
-    verdicts = Table(title="Verdicts 试用期结论")
-    for col in ("scenario 场景", "outcome 结果", "findings 原因 → 责任方", "remedial 补训",
-                "as expected"):
-        verdicts.add_column(col)
+    from tasks.status import verdict_name
+
+    n = _names()
+    verdicts = _table(N_("Probation verdicts"), (
+        N_("Scenario"), N_("Verdict"), N_("Findings: cause → responsible"), N_("Remedial"),
+        N_("As expected")))
     accountable: dict[str, list[str]] = {}
     for r in results:
-        findings = "\n".join(f"{f['item']}: {f['cause']} → {f['responsible']}"
-                             for f in r.get("findings", []))
-        verdicts.add_row(*_row(r["name"], r.get("outcome", "?"), findings or "—",
-                               ", ".join(r.get("remedial", [])) or "—",
-                               "yes" if r.get("ok") else f"NO {r.get('error', '')}"))
+        findings = "\n".join(_finding(f) for f in r.get("findings", []))
+        verdicts.add_row(*_row(r["name"], verdict_name(r.get("outcome", "?")), findings or "—",
+                               n.modules(r.get("remedial", [])) or "—",
+                               _("yes") if r.get("ok") else
+                               _("NO: %(error)s") % {"error": r.get("error", "")}))
         for f in r.get("findings", []):
-            accountable.setdefault(f["responsible"], []).append(f"{f['cause']} ({r['name']})")
+            accountable.setdefault(n.party(f["responsible"]), []).append(
+                f"{n.cause(f['cause'])} ({r['name']})")
     console.print(verdicts)
-    summary = Table(title="Accountability by department 各部门责任")
-    for col in ("responsible 责任方", "failed items 未通过项", "causes 原因"):
-        summary.add_column(col)
+    summary = _table(N_("Accountability by department"), (
+        N_("Responsible"), N_("Failed items"), N_("Causes")))
     for party, causes in sorted(accountable.items()):
         summary.add_row(*_row(party, len(causes), "\n".join(causes)))
     console.print(summary)
@@ -520,7 +566,7 @@ def outbox(
     from sqlalchemy import select
 
     from storage.models import OutboxMessage, OutboxStatus
-    from tasks.dates import local_time
+    from tasks.dates import spoken_time
     from tasks.email import send_pending_mail
     from tasks.env import reading
 
@@ -531,17 +577,16 @@ def outbox(
         if not all_:
             query = query.where(OutboxMessage.status != OutboxStatus.SENT)
         messages = list(session.scalars(query))
-    table = Table(title="Outbox 待发邮件")
-    for col in ("#", "status", "to", "subject", "tries", "resent 重发", "next try / sent",
-                "last error"):
-        table.add_column(col)
+    n, locale = _names(), get_settings().default_locale
+    table = _table(N_("Outbox"), ("#", N_("State"), N_("To"), N_("Subject"), N_("Tries"),
+                                  N_("Resent"), N_("Next try / sent"), N_("Last error")))
     for m in messages:
         when = m.sent_at or m.next_attempt_at
         # A resend is an interrupted send taken up again with the same Message-ID.
-        table.add_row(*_row(m.id, m.status, m.to_addr, m.subject, m.attempts,
+        table.add_row(*_row(m.id, n.outbox_state(m.status), m.to_addr, m.subject, m.attempts,
                             f"×{m.resends}" if m.resends else "",
-                            local_time(when) if when else "", m.last_error or ""))
-    console.print(table if messages else "outbox: nothing waiting or failed")
+                            spoken_time(when, locale) if when else "", m.last_error or ""))
+    console.print(table if messages else _("Outbox: nothing waiting or failed"))
 
 
 @app.command()
@@ -551,9 +596,10 @@ def runs() -> None:
 
     from storage import clock, repo
     from storage.models import RunStatus
+    from tasks.dates import spoken_day
     from tasks.env import reading
     from tasks.runs import UNREACHABLE, prefect_client
-    from tasks.status import view_run
+    from tasks.status import view_run, waiting_for
 
     now = clock.now()
     locale = get_settings().default_locale
@@ -563,32 +609,36 @@ def runs() -> None:
     states: dict[str, str] = {}
     try:
         with prefect_client() as client:
-            for run, _, _ in rows:
+            for run, _hire, _view in rows:
                 if run.flow_run_id:
                     fr = client.read_flow_run(UUID(run.flow_run_id))
                     states[run.flow_run_id] = str(fr.state.name) if fr.state else "?"
     except UNREACHABLE:
         err.print("[yellow]Prefect unreachable: states from storage only[/yellow]")
-    table = Table(title="Onboarding runs 入职接力")
-    for col in ("#", "hire 新员工", "position 岗位", "state 状态", "blocked on 等待",
-                "since 自", "overdue 逾期", "attention 需处理"):
-        table.add_column(col)
-    from tasks.dates import local_day
-
+    n = _names()
+    table = _table(N_("Onboarding runs"), (
+        "#", N_("Hire"), N_("Position"), N_("State"), N_("Waiting for"), N_("Waiting since"),
+        N_("Overdue"), N_("Needs attention")))
     for run, hire_name, view in rows:
-        state = states.get(run.flow_run_id or "") or (
-            run.status if run.flow_run_id else "not started")
+        prefect_state = states.get(run.flow_run_id or "")
+        state = n.run_state(run.status) if run.flow_run_id else _("Not in Prefect yet")
+        if prefect_state and run.status == RunStatus.ACTIVE:
+            state = _(PREFECT_STATES[prefect_state]) if prefect_state in PREFECT_STATES \
+                else prefect_state
         if run.status == RunStatus.CANCELLED:
-            state = f"cancelled 已取消 (jieli resume {run.id})"
-        blocked = "\n".join(f"{b.waiting_on}: {b.who} ({b.module})" for b in view.blockers)
-        since = "\n".join(local_day(b.since) for b in view.blockers)
-        overdue = "\n".join(f"{b.days_overdue}d" if b.days_overdue else "" for b in view.blockers)
+            state = _("Cancelled in Prefect (jieli resume %(run)s)") % {
+                "run": run.id}
+        blocked = "\n".join(waiting_for([b], locale) for b in view.blockers)
+        since = "\n".join(spoken_day(b.since, locale) for b in view.blockers)
+        overdue = "\n".join(_("%(days)s day(s) overdue") % {"days": b.days_overdue}
+                            if b.days_overdue else "" for b in view.blockers)
         # Passes failed the same way too often: retries stopped until `jieli resume <run>`.
-        attention = (f"stopped {local_day(run.attention_at)}: "
-                     f"{(run.failures or [{}])[-1].get('error', '')}; jieli resume {run.id}"
-                     if run.attention_at else "")
-        table.add_row(*_row(run.id, hire_name, run.position_code, state, blocked or "—",
-                            since, overdue, attention))
+        attention = (_("Stopped %(day)s: %(error)s; to try again: jieli resume %(run)s") % {
+            "day": spoken_day(run.attention_at, locale),
+            "error": (run.failures or [{}])[-1].get("error", ""), "run": run.id}
+            if run.attention_at else "")
+        table.add_row(*_row(run.id, hire_name, n.position(run.position_code), state,
+                            blocked or "—", since, overdue, attention))
     console.print(table)
 
 

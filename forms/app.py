@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, HttpUrl, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from forms.language import CurrentPage, language_switch
+from forms.language import router as language_router
 from forms.limits import RequestLimits, repeated_fields
 from forms.links import LinkProblem, Visit, request_locale, visit
 from forms.security import Refused, SecurityHeaders, same_origin
@@ -31,10 +33,11 @@ from forms.sessions import (
 from storage import repo
 from storage.models import Assignment, DeliveredMaterial, QuizAttempt
 from tasks.appraisal import AlreadyAppraised, submit_appraisal
-from tasks.dates import local_day
+from tasks.dates import spoken_day
 from tasks.env import get_catalog, reading
 from tasks.handoff import waiting_hires
-from tasks.i18n import N_, jinja_env
+from tasks.i18n import jinja_env
+from tasks.labels import names
 from tasks.learning import QuizClosed, take_quiz
 from tasks.links import make_token
 from tasks.materials import FileRefused, Upload, check_upload, safe_file_name, store_handoff
@@ -44,18 +47,21 @@ from tasks.tracking import run_timeline, runs_overview
 app = FastAPI(title="Jieli forms", dependencies=[Depends(same_origin)])
 app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte
 app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get headers too
+app.add_middleware(CurrentPage)  # the page being answered, for its language link
+app.include_router(language_router)
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
 QUIZ_LINK_VALID_FOR = timedelta(days=14)
-CRITERIA = (N_("practice"), N_("content"), N_("delivery"))  # appraisal criteria, as shown
-STATUSES = (N_("assigned"), N_("passed"), N_("failed"))  # assignment statuses, as shown
 
 
-def page(name: str, locale: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(name: str, locale: str, status: int = 200, here: str | None = None,
+         **context: Any) -> HTMLResponse:
+    """A page in `locale`, with a link to it (or to `here`) in the other language."""
     env = jinja_env(locale, "forms")
     html = env.get_template(name).render(lang="en" if locale == "en" else "zh-CN",
-                                         locale=locale, **context)
+                                         locale=locale, switch=language_switch(locale, here),
+                                         **context)
     return HTMLResponse(html, status_code=status)
 
 
@@ -192,7 +198,7 @@ def study(assignment_id: int, request: Request,
                             "url": f"/study/{assignment_id}/materials/{m.id}?t={study_token}"}
                            for m in materials],
                 scores=scores, quiz=quiz, quiz_url=f"/quiz/{assignment_id}?t={quiz_token}",
-                due=local_day(assignment.due_at))
+                due=spoken_day(assignment.due_at, v.locale))
 
 
 @app.get("/study/{assignment_id}/materials/{material_id}")
@@ -368,7 +374,8 @@ def hr_sign_in_open(v: Annotated[Visit, Depends(sign_in_link)]) -> RedirectRespo
 @app.post("/hr/sign-out", response_class=HTMLResponse)
 def hr_sign_out(s: Annotated[Staff, Depends(staff(None))]) -> HTMLResponse:
     end_session(s.session_id)
-    response = page("hr_sign_in.html", s.locale, sent=False, signed_out=True)
+    response = page("hr_sign_in.html", s.locale, sent=False, signed_out=True,
+                    here="/hr/sign-in")
     clear_session_cookie(response)
     return response
 
@@ -401,17 +408,16 @@ def hr_raci(code: str, v: Annotated[Staff, Depends(staff("read"))]) -> HTMLRespo
     position = catalog.positions.get(code)
     if position is None:
         raise LinkProblem(404, "missing", v.locale)
-    lang = "en" if v.locale == "en" else "zh_CN"
+    n = names(v.locale, catalog)
 
-    def names(codes: list[str]) -> str:
-        return "、".join(catalog.departments[c].name.get(lang) if c in catalog.departments
-                        else c for c in codes)
+    def parties(codes: list[str]) -> str:
+        return n.join(map(n.party, codes))
 
-    rows = [{"module": catalog.modules[m].title.get(lang),
-             "owner": catalog.departments[catalog.modules[m].owner].owner.name,
-             "r": names(catalog.modules[m].raci.responsible),
-             "a": names([catalog.modules[m].raci.accountable]),
-             "c": names(catalog.modules[m].raci.consulted),
-             "i": names(catalog.modules[m].raci.informed)} for m in position.modules]
-    return page("hr_raci.html", v.locale, position=position.title.get(lang), rows=rows,
-                csrf=v.csrf)
+    rows = [{"module": n.module(m),
+             "owner": n.member(catalog.modules[m].owner,
+                               catalog.departments[catalog.modules[m].owner].owner.name),
+             "r": parties(catalog.modules[m].raci.responsible),
+             "a": parties([catalog.modules[m].raci.accountable]),
+             "c": parties(catalog.modules[m].raci.consulted),
+             "i": parties(catalog.modules[m].raci.informed)} for m in position.modules]
+    return page("hr_raci.html", v.locale, position=n.position(code), rows=rows, csrf=v.csrf)

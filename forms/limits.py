@@ -22,6 +22,7 @@ from starlette.datastructures import FormData, Headers
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from forms.language import chosen_in, language_switch
 from tasks.i18n import jinja_env, normalize_locale
 from tasks.materials import MAX_FILE_BYTES
 
@@ -62,10 +63,13 @@ class BodyTooLarge(Exception):
 
 
 def refusal_page(status: int, kind: str, scope: Scope) -> HTMLResponse:
-    """The 413/414 page, in the language the browser asks for."""
-    locale = normalize_locale(Headers(scope=scope).get("accept-language"))
+    """The 413/414 page, in the language the reader chose, else the browser's."""
+    headers = Headers(scope=scope)
+    locale = chosen_in(headers.get("cookie")) or normalize_locale(headers.get("accept-language"))
+    # A body too large came from a form: its page (a GET) is there in the other language.
+    switch = {"switch": language_switch(locale)} if kind == "body" else {}
     html = jinja_env(locale, "forms").get_template("too_large.html").render(
-        lang="en" if locale == "en" else "zh-CN", locale=locale, kind=kind,
+        lang="en" if locale == "en" else "zh-CN", locale=locale, kind=kind, **switch,
         files=body_limit(scope["path"]) == HANDOFF_BODY_BYTES,
         limit=f"{MAX_FILE_BYTES // MB} MB")
     return HTMLResponse(html, status_code=status)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
+from forms.language import chosen_locale
 from forms.permissions import Target, allowed, grants_of, permitted
 from storage import clock, repo
 from storage.models import Assignment, Person
@@ -69,7 +70,13 @@ def request_client(request: Request) -> str:
 
 
 def request_locale(request: Request) -> str:
-    return normalize_locale(request.headers.get("accept-language"))
+    """The language the reader chose on a page, else the browser's."""
+    return chosen_locale(request) or normalize_locale(request.headers.get("accept-language"))
+
+
+def reader_locale(request: Request, own: str | None) -> str:
+    """The language the reader chose on a page, else the person's own, else the browser's."""
+    return chosen_locale(request) or (normalize_locale(own) if own else request_locale(request))
 
 
 def _target(session: Session, action: str, object_id: str) -> Target | None:
@@ -160,8 +167,7 @@ def visit(action: str, permission: str | None = None,
         if visitor is None:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id,
                          client=client)
-        # The person's own language first, then the browser's.
-        locale = normalize_locale(visitor.locale) if visitor.locale else locale
+        locale = reader_locale(request, visitor.locale)
         if target is None:
             raise LinkProblem(404, "missing", locale)
         if not ok:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from forms.language import chosen_locale
 from forms.links import LinkProblem, Visit, Visitor, request_locale, visit
 from forms.permissions import Target, permitted
 from forms.security import Refused
@@ -64,7 +65,8 @@ class Staff:
     csrf: str
 
 
-def _admit(session_id: str, permission: str | None, locale: str, path: str) -> Staff:
+def _admit(session_id: str, permission: str | None, locale: str, path: str,
+           chosen: str | None = None) -> Staff:
     found = live_session(session_id)
     if found is None:
         with transaction() as session:
@@ -78,7 +80,7 @@ def _admit(session_id: str, permission: str | None, locale: str, path: str) -> S
         ok = permission is None or permitted(
             session=session, catalog=get_catalog(), person=person, action=permission,
             target=Target("area", "hr", "hr"), via="session")
-    locale = normalize_locale(visitor.locale) if visitor.locale else locale
+    locale = chosen or (normalize_locale(visitor.locale) if visitor.locale else locale)
     if not ok:
         raise LinkProblem(403, "forbidden", locale)
     return Staff(visitor, locale, session_id, csrf_token(session_id))
@@ -99,7 +101,7 @@ def staff(permission: str | None) -> Callable[[Request], Awaitable[Staff]]:
             if not hmac.compare_digest(str(form.get("csrf") or ""), csrf_token(session_id)):
                 raise Refused(403, "csrf", locale)
         return await run_in_threadpool(_admit, session_id, permission, locale,
-                                       request.url.path)
+                                       request.url.path, chosen_locale(request))
 
     return dependency
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from storage import clock, repo
 from storage.models import AppraisalScore, Person, Run
 from storage.settings import get_settings
-from tasks.dates import due_after_working_days, local_day
+from tasks.dates import due_after_working_days, spoken_day
 from tasks.email import Recipient, render
 from tasks.env import transaction
 from tasks.i18n import normalize_locale
@@ -109,7 +109,8 @@ def request_appraisal(run_id: int) -> bool:
             message = render(
                 "appraisal_request", to=Recipient(manager.name, manager.email, manager.locale),
                 hire=run.hire.name, position=run.plan["position"]["title"][lang],
-                due=local_day(due), link=appraisal_link(appraiser_id=manager.id, run_id=run_id))
+                due=spoken_day(due, lang),
+                link=appraisal_link(appraiser_id=manager.id, run_id=run_id))
             repo.queue_message(session=session, key=f"appraisal-request:{run_id}",
                                run_id=run_id, kind="appraisal-request", message=message,
                                now=now)

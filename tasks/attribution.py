@@ -35,17 +35,15 @@ from storage.models import (
 )
 from storage.settings import get_settings
 from tasks.artifacts import artifact_key, publish_markdown
-from tasks.dates import due_after_working_days, local_date, local_day
+from tasks.dates import due_after_working_days, local_date, spoken_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
-from tasks.i18n import N_, gettext
+from tasks.i18n import N_, gettext, normalize_locale
+from tasks.labels import names
 from tasks.learning import study_link
 from tasks.links import make_link
 from tasks.markdown import md_text
 
-CAUSES = (N_("content-not-delivered"), N_("onboarding-started-late"), N_("content-late"),
-          N_("training-incomplete"), N_("quiz-failed"), N_("practice-coaching"),
-          N_("expression"))
 RECORD_LINK_VALID_FOR = timedelta(days=7)
 OUTCOMES = {"passed": N_("probation passed"), "failed": N_("probation failed"),
             "pending": N_("appraisal not yet submitted")}
@@ -91,7 +89,11 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         return gettext(locale, s)
 
     module = next(m for m in run.plan["modules"] if m["code"] == item["module"])
-    code, title = module["code"], module["title"]["en" if locale == "en" else "zh_CN"]
+    code, title = module["code"], module["title"][normalize_locale(locale)]
+
+    def day(moment: datetime) -> str:
+        return spoken_day(moment, locale)
+
     evidence: list[str] = []
     delivery = session.scalar(select(Delivery).where(
         Delivery.module_code == code, Delivery.delivered_at <= appraised_at)
@@ -101,32 +103,33 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         Reminder.run_id == run.id, Reminder.about == code).order_by(Reminder.sent_at)))
     if handoff:
         evidence.append(_("%(module)s: materials requested %(on)s, due %(due)s") % {
-            "module": title, "on": local_day(handoff.requested_at),
-            "due": local_day(handoff.due_at)})
+            "module": title, "on": day(handoff.requested_at), "due": day(handoff.due_at)})
     if delivery:
         evidence.append(_("%(module)s: materials delivered %(on)s by %(who)s") % {
-            "module": title, "on": local_day(delivery.delivered_at),
+            "module": title, "on": day(delivery.delivered_at),
             "who": delivery.delivered_by.name})
     elif handoff and handoff.due_at >= appraised_at:
         evidence.append(_("%(module)s: materials not handed off yet, not due before the "
                           "appraisal (due %(due)s)") % {"module": title,
-                                                        "due": local_day(handoff.due_at)})
+                                                        "due": day(handoff.due_at)})
     else:
         evidence.append(_("%(module)s: materials never delivered") % {"module": title})
     owner_reminders = [r for r in reminders if r.role == "owner"]
     if owner_reminders:
         evidence.append(_("%(count)s reminder(s) to the owner, %(first)s to %(last)s") % {
-            "count": len(owner_reminders), "first": local_day(owner_reminders[0].sent_at),
-            "last": local_day(owner_reminders[-1].sent_at)})
+            "count": len(owner_reminders), "first": day(owner_reminders[0].sent_at),
+            "last": day(owner_reminders[-1].sent_at)})
     escalations = [r for r in reminders if r.kind == "escalation"]
     if escalations:
+        told = [repo.person_by_email(session=session, email=e)
+                for e in sorted({r.to_email for r in escalations})]
         evidence.append(_("escalated %(on)s to %(who)s") % {
-            "on": local_day(escalations[0].sent_at),
-            "who": ", ".join(sorted({r.to_email for r in escalations}))})
+            "on": day(escalations[0].sent_at),
+            "who": names(locale).join(p.name for p in told if p is not None)})
     started_late = local_date(run.started_at) > run.start_date
     if started_late:
         evidence.append(_("onboarding started %(on)s, after the first day %(first)s") % {
-            "on": local_day(run.started_at), "first": run.start_date.isoformat()})
+            "on": day(run.started_at), "first": spoken_day(run.start_date, locale)})
     assignment = session.scalar(select(Assignment).where(Assignment.run_id == run.id,
                                                          Assignment.module_code == code))
     attempts = list(session.scalars(select(QuizAttempt).where(
@@ -140,17 +143,17 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
     elif assignment and assignment.due_at >= appraised_at:
         evidence.append(_("quiz %(module)s: not taken yet, not due before the appraisal "
                           "(due %(due)s)") % {"module": title,
-                                              "due": local_day(assignment.due_at)})
+                                              "due": day(assignment.due_at)})
     elif assignment:
         evidence.append(_("quiz %(module)s: never taken (assigned %(on)s, due %(due)s)") % {
-            "module": title, "on": local_day(assignment.assigned_at),
-            "due": local_day(assignment.due_at)})
+            "module": title, "on": day(assignment.assigned_at), "due": day(assignment.due_at)})
     hire_reminders = [r for r in reminders if r.role == "hire"]
     if hire_reminders and not trained:
         evidence.append(_("%(count)s reminder(s) to the hire") % {"count": len(hire_reminders)})
     for criterion, score in sorted(scores.items()):
         evidence.append(_("appraisal %(item)s / %(criterion)s: %(score)s (pass mark %(mark)s)")
-                        % {"item": item["code"], "criterion": _(criterion), "score": score,
+                        % {"item": item["title"][normalize_locale(locale)],
+                           "criterion": names(locale).criterion(criterion), "score": score,
                            "mark": pass_mark})
     failed, passed = split_criteria(scores, pass_mark)
     return Facts(
@@ -238,19 +241,21 @@ def attribute(run_id: int) -> Verdict:
         session.flush()
         verdict = verdict_of(session, run_id)
         hire, flow_run_id, key = run.hire.name, run.flow_run_id, artifact_key(run, "verdict")
+        plan = run.plan
         for person in (repo.department(session=session, code="hr").owner,
                        repo.person_by_email(session=session, email=catalog.boss.email)):
             if person is None:
                 continue
             link = record_link(person_id=person.id, run_id=run_id)
             message = render("verdict", to=Recipient(person.name, person.email, person.locale),
-                             hire=hire, outcome=verdict.outcome, findings=verdict.findings,
-                             link=link)
+                             hire=hire, outcome=verdict.outcome, link=link,
+                             findings=readable_findings(verdict.findings, run.plan,
+                                                        person.locale))
             repo.queue_message(session=session, key=f"verdict:{run_id}:{person.email}",
                                run_id=run_id, kind="verdict", message=message, now=now)
     if flow_run_id is not None:
         publish_markdown(flow_run_id=flow_run_id, key=key,
-                         markdown=verdict_markdown(hire, verdict, locale),
+                         markdown=verdict_markdown(hire, verdict, plan, locale),
                          description=gettext(locale, "Probation verdict"))
     return verdict
 
@@ -269,24 +274,36 @@ def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> No
     message = render(
         "assignment", to=Recipient(hire.name, hire.email, hire.locale),
         pass_mark=module.quiz.pass_mark,
-        modules=[{"title": module.title.get(hire.locale), "due": local_day(assignment.due_at),
+        modules=[{"title": module.title.get(hire.locale),
+                  "due": spoken_day(assignment.due_at, hire.locale),
                   "link": study_link(person_id=hire.id, assignment_id=assignment.id)}])
     repo.queue_message(session=session, key=f"remedial:{run.id}:{code}", run_id=run.id,
                        kind="assignment", message=message, now=now)
 
 
-def verdict_markdown(hire: str, verdict: Verdict, locale: str) -> str:
+def readable_findings(findings: list[dict[str, Any]], plan: dict[str, Any],
+                      locale: str) -> list[dict[str, Any]]:
+    """Findings as a person reads them: the item's title, the cause, who answers for it and
+    the remedial modules by name (the stored finding keeps the codes)."""
+    n = names(locale)
+    items = {i["code"]: i["title"][n.lang] for i in plan["position"]["appraisal"]["items"]}
+    return [{"item": items.get(f["item"], f["item"]), "cause": n.cause(f["cause"]),
+             "responsible": n.party(f["responsible"]), "evidence": f["evidence"],
+             "remedial": n.modules(f["remedial"])} for f in findings]
+
+
+def verdict_markdown(hire: str, verdict: Verdict, plan: dict[str, Any], locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Probation verdict")
-    lines = [f"# {title}: {md_text(hire)}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
+    title = _("Probation verdict: %(hire)s") % {"hire": md_text(hire)}
+    lines = [f"# {title}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
     if verdict.findings:
         lines += ["| " + " | ".join(_(c) for c in VERDICT_COLUMNS) + " |",
                   "|---|---|---|---|---|"]
-        for f in verdict.findings:
-            lines.append(f"| {md_text(f['item'])} | {md_text(_(f['cause']))} "
+        for f in readable_findings(verdict.findings, plan, locale):
+            lines.append(f"| {md_text(f['item'])} | {md_text(f['cause'])} "
                          f"| {md_text(f['responsible'])} "
                          f"| {'<br>'.join(md_text(e) for e in f['evidence'])} "
-                         f"| {md_text(', '.join(f['remedial']))} |")
+                         f"| {md_text(f['remedial'])} |")
     return "\n".join(lines) + "\n"

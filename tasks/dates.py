@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from storage import clock
 from storage.settings import get_settings
+from tasks.i18n import N_, gettext, normalize_locale
 from tasks.workdays import Calendar, company_calendar
 
 
@@ -17,15 +19,6 @@ def _zone() -> ZoneInfo:
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(_zone()).date()
-
-
-def local_day(moment: datetime) -> str:
-    """2026-12-03: the calendar day `moment` falls on in the company's time zone."""
-    return local_date(moment).isoformat()
-
-
-def local_time(moment: datetime) -> str:
-    return moment.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def end_of_day(day: date) -> datetime:
@@ -77,8 +70,41 @@ def working_days_between(earlier: date, later: date, calendar: Calendar | None =
     return count
 
 
-def spoken_day(day: date, locale: str) -> str:
-    """A day as people write it: 12月3日（周四）, or Thu 3 Dec in English."""
-    if locale == "en":
-        return format_date(day, "EEE d MMM", locale="en")
-    return format_date(day, "M月d日（EEE）", locale="zh_CN")
+# Babel patterns: 11月30日（周一） and Mon 30 Nov; with the year when it is not this year.
+DAY_PATTERNS = {"zh_CN": ("M月d日（EEE）", "y年M月d日（EEE）"), "en": ("EEE d MMM", "EEE d MMM y")}
+
+
+def spoken_day(day: date | datetime, locale: str, today: date | None = None) -> str:
+    """A day as people write it: 12月3日（周四）, or Thu 3 Dec in English; the year is added
+    when it is not this year's (2025年12月3日（周三））. A datetime counts as the company day
+    it falls on; `today` defaults to the company's today (the one clock)."""
+    if isinstance(day, datetime):
+        day = local_date(day)
+    today = today or local_date(clock.now())
+    lang = normalize_locale(locale)
+    short, full = DAY_PATTERNS[lang]
+    return format_date(day, short if day.year == today.year else full, locale=lang)
+
+
+def spoken_time(moment: datetime, locale: str, today: date | None = None) -> str:
+    """A moment as people write it: 11月30日（周一）14:00, or Mon 30 Nov 14:00."""
+    local = moment.astimezone(_zone())
+    sep = " " if normalize_locale(locale) == "en" else ""
+    return f"{spoken_day(local.date(), locale, today)}{sep}{local:%H:%M}"
+
+
+
+FIRST_DAY = {-1: N_("joined on %(day)s"), 0: N_("joins today, %(day)s"),
+             1: N_("joins on %(day)s")}
+# The same, standing alone as a page's line (capitalised in English).
+FIRST_DAY_LINES = {-1: N_("Joined on %(day)s"), 0: N_("Joins today, %(day)s"),
+                   1: N_("Joins on %(day)s")}
+
+
+def first_day(start: date, locale: str, today: date | None = None, line: bool = False) -> str:
+    """The hire's first working day in the tense it needs: 已于11月30日（周一）入职 when it has
+    passed, 将于12月1日（周二）入职 when it is still to come; `line` for a line of its own."""
+    today = today or local_date(clock.now())
+    tense = (start > today) - (start < today)
+    phrase = (FIRST_DAY_LINES if line else FIRST_DAY)[tense]
+    return gettext(locale, phrase) % {"day": spoken_day(start, locale, today)}

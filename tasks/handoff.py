@@ -21,10 +21,17 @@ from storage.models import (
     Run,
     RunStatus,
 )
-from tasks.dates import due_after_working_days, local_date, spoken_day, working_days_between
+from tasks.dates import (
+    due_after_working_days,
+    first_day,
+    local_date,
+    spoken_day,
+    working_days_between,
+)
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
+from tasks.labels import names
 from tasks.links import make_link
 from tasks.runs import resume_run
 
@@ -122,8 +129,8 @@ def _ask_owner(session: Session, run: Run, dept: Department,
     message = render(
         "handoff_request", to=Recipient(name=owner.name, email=owner.email, locale=owner.locale),
         hire=run.hire.name, position=run.plan["position"]["title"][lang],
-        department=dept.name_en if lang == "en" else dept.name_zh,
-        start=spoken_day(run.start_date, lang), due=spoken_day(local_date(due), lang),
+        department=names(lang).department(dept.code), first_day=first_day(run.start_date, lang),
+        due=spoken_day(due, lang),
         modules=modules)
     key = f"handoff-request:{run.id}:{dept.code}:{requests[0][1].id}"
     repo.queue_message(session=session, key=key, run_id=run.id, kind="handoff-request",
@@ -147,8 +154,8 @@ def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
             .order_by(Gate.due_at, Run.id)).all()
         return [{"name": run.hire.name,
                  "position": run.plan["position"]["title"][lang],
-                 "start": spoken_day(run.start_date, lang),
-                 "due": spoken_day(local_date(due), lang) if due else ""}
+                 "start": first_day(run.start_date, lang),
+                 "due": spoken_day(due, lang) if due else ""}
                 for run, due in rows]
 
 

@@ -5,7 +5,7 @@ The .po files are read directly and compiled in memory, so no generated .mo file
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from io import BytesIO
 from pathlib import Path
 
@@ -63,7 +63,17 @@ def jinja_env(locale: str, package: str = "tasks") -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
-    from tasks.dates import local_day  # here: tasks.dates reads the settings
+    # Here, not at the top: tasks.dates and tasks.labels import this module.
+    from tasks.dates import first_day, spoken_day, spoken_time
+    from tasks.labels import names
 
-    env.filters["day"] = local_day
+    # Days, times and codes as the reader reads them: {{ due|day }}, {{ code|department }}.
+    n = names(locale)
+    env.filters.update({
+        "day": partial(spoken_day, locale=locale), "time": partial(spoken_time, locale=locale),
+        "first_day": partial(first_day, locale=locale),
+        "department": n.department, "module": n.module, "modules": n.modules,
+        "position": n.position, "party": n.party, "role": n.role, "run_state": n.run_state,
+        "study_state": n.study_state, "cause": n.cause, "criterion": n.criterion,
+    })
     return env

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from storage import clock, repo
 from storage.catalog import Question
 from storage.models import Assignment, AssignmentStatus, QuizAttempt
-from tasks.dates import due_after_working_days, local_day
+from tasks.dates import due_after_working_days, spoken_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
@@ -56,7 +56,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
             pass_mark=min(m["pass_mark"] for m, _ in new),
             modules=[{
                 "title": m["title"][lang],
-                "due": local_day(a.due_at),
+                "due": spoken_day(a.due_at, lang),
                 "link": study_link(person_id=hire.id, assignment_id=a.id),
             } for m, a in new],
         )

@@ -34,9 +34,10 @@ from storage import clock, repo
 from storage.models import Run, RunStatus
 from storage.names import check_email, check_name
 from storage.settings import get_settings
-from tasks.dates import local_time
+from tasks.dates import spoken_time
 from tasks.email import Recipient, render, send_pending_mail
 from tasks.env import get_catalog, reading, transaction
+from tasks.i18n import normalize_locale
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def ui_url(flow_run_id: str) -> str:
 
 
 def flow_run_name(run: Run) -> str:
-    title = run.plan["position"]["title"]["zh_CN"]
+    """张伟 · 市场专员 · #1: the hire, the position in the installation's language, the run."""
+    title = run.plan["position"]["title"][normalize_locale(get_settings().default_locale)]
     return f"{run.hire.name} · {title} · #{run.id}"
 
 
@@ -292,9 +294,9 @@ def notice_cancelled_runs() -> list[int]:
             if person is not None:
                 message = render(
                     "run_cancelled", to=Recipient(person.name, person.email, person.locale),
-                    hire=run.hire.name, run_id=run_id, when=local_time(state.timestamp),
-                    position=run.plan["position"]["title"][
-                        "en" if person.locale == "en" else "zh_CN"],
+                    hire=run.hire.name, run_id=run_id,
+                    when=spoken_time(state.timestamp, person.locale),
+                    position=run.plan["position"]["title"][normalize_locale(person.locale)],
                     link=ui_url(str(flow_run.id)))
                 # Keyed by the cancel itself: one email each time the run is cancelled.
                 repo.queue_message(session=session, key=f"run-cancelled:{run_id}:{state.id}",

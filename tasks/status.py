@@ -21,9 +21,10 @@ from tasks.artifacts import (
     publish_progress,
 )
 from tasks.attribution import Verdict, verdict_of
-from tasks.dates import days_overdue, local_day
+from tasks.dates import days_overdue, spoken_day
 from tasks.env import reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
+from tasks.labels import names
 from tasks.markdown import md_text
 from tasks.runs import flow_run_name, prefect_client
 
@@ -88,28 +89,49 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
                    legs_total=2 * len(modules))
 
 
-KIND_LABELS = {"handoff": N_("materials hand-off"), "study": N_("study and quiz"),
-               "appraisal": N_("appraisal")}
-COLUMNS = [N_("Waiting on"), N_("Person"), N_("Module"), N_("Waiting for"), N_("Since"),
-           N_("Due"), N_("Days overdue")]
+# What a blocked leg waits for, as a sentence (pages, log lines) and as a table cell.
+WAITING_SENTENCES = {
+    "handoff": N_("Waiting for %(who)s (%(party)s) to hand off the materials of %(modules)s"),
+    "study": N_("Waiting for %(who)s (new hire) to study %(modules)s and pass the quiz"),
+    "appraisal": N_("Waiting for %(who)s (%(party)s) to score the probation appraisal"),
+}
+TASKS = {"handoff": N_("Hand off the materials of %(modules)s"),
+         "study": N_("Study %(modules)s and pass the quiz"),
+         "appraisal": N_("Score the probation appraisal")}
+COLUMNS = [N_("Who"), N_("To do"), N_("Waiting since"), N_("Due"), N_("Days overdue")]
+
+
+def quoted_modules(titles: list[str], locale: str) -> str:
+    """「客户沟通」、「方案写作」 / "Customer communication", "Proposal writing"."""
+    quoted = [gettext(locale, '"%(module)s"') % {"module": t} for t in titles]
+    return names(locale).join(quoted)
+
+
+def waiting_for(blockers: list[Blocker], locale: str, cell: bool = False) -> str:
+    """What one person's blocked legs of one kind wait for: who does what (the legs of a
+    group share `who` and `kind`). As a sentence, or, with `cell`, as a table's "to do"."""
+    first = blockers[0]
+    modules = quoted_modules([b.module_title for b in blockers], locale)
+    template = (TASKS if cell else WAITING_SENTENCES)[first.kind]
+    return gettext(locale, template) % {"who": first.who, "modules": modules,
+                                        "party": names(locale).party(first.waiting_on)}
 
 
 def blocking_markdown(view: RunView, hire: str, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Who is blocking")
+    title = _("Who the run waits on: %(hire)s") % {"hire": md_text(hire)}
     if not view.blockers:
         nobody = _("Nobody: the run is not waiting.")
-        return f"# {title}: {md_text(hire)}\n\n{nobody}\n"
-    lines = [f"# {title}: {md_text(hire)}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
-             "|---|---|---|---|---|---|---|"]
+        return f"# {title}\n\n{nobody}\n"
+    lines = [f"# {title}", "", "| " + " | ".join(_(c) for c in COLUMNS) + " |",
+             "|---|---|---|---|---|"]
     for b in view.blockers:
-        due = local_day(b.due_at) if b.due_at else "—"
-        lines.append(f"| {md_text(b.waiting_on)} | {md_text(b.who)} "
-                     f"| {md_text(b.module_title)} (`{b.module}`) "
-                     f"| {_(KIND_LABELS[b.kind])} | {local_day(b.since)} | {due} "
-                     f"| {b.days_overdue} |")
+        due = spoken_day(b.due_at, locale) if b.due_at else "—"
+        who, task = names(locale).member(b.waiting_on, b.who), waiting_for([b], locale, True)
+        lines.append(f"| {md_text(who)} | {md_text(task)} | {spoken_day(b.since, locale)} "
+                     f"| {due} | {b.days_overdue} |")
     return "\n".join(lines) + "\n"
 
 
@@ -148,12 +170,12 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     for m in run.plan["modules"]:
         code, title = m["code"], m["title"][lang]
         department = repo.department(session=session, code=m["owner"])
-        owner = f"{department.name_en if lang == 'en' else department.name_zh} " \
-                f"{department.owner.name}"
+        owner = names(locale).member(department.code, department.owner.name)
         delivery = repo.latest_delivery(session=session, module_code=code)
         handoff = handoffs.get(code)
         if delivery is not None:
-            state = _("handed off %(day)s") % {"day": local_day(delivery.delivered_at)}
+            state = _("handed off %(day)s") % {"day": spoken_day(delivery.delivered_at,
+                                                                   locale)}
         elif handoff is not None:
             state = _due_state(handoff.due_at, now, locale)
         else:
@@ -181,7 +203,7 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     appraiser = repo.department(session=session,
                                 code=run.plan["position"]["department"]).manager.name
     if appraised is not None:
-        state = _("submitted %(day)s") % {"day": local_day(appraised)}
+        state = _("submitted %(day)s") % {"day": spoken_day(appraised, locale)}
     elif appraisal is not None:
         state = _due_state(appraisal.due_at, now, locale)
     else:
@@ -195,8 +217,8 @@ def _due_state(due: datetime | None, now: datetime, locale: str) -> str:
     late = days_overdue(due, now)
     if late:
         return gettext(locale, "%(days)s day(s) overdue (due %(day)s)") % {
-            "days": late, "day": local_day(due)}
-    return gettext(locale, "due %(day)s") % {"day": local_day(due)}
+            "days": late, "day": spoken_day(due, locale)}
+    return gettext(locale, "due %(day)s") % {"day": spoken_day(due, locale)}
 
 
 def legs_markdown(rows: list[LegRow], hire: str, locale: str) -> str:
@@ -204,8 +226,9 @@ def legs_markdown(rows: list[LegRow], hire: str, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    title = _("Relay legs")  # outside the f-string, where Babel's extractor finds it
-    lines = [f"# {title}: {hire}"]
+    # Outside the f-string, where Babel's extractor finds it.
+    title = _("Relay legs: %(hire)s") % {"hire": md_text(hire)}
+    lines = [f"# {title}"]
     for section, (heading, columns) in SECTIONS.items():
         lines += ["", f"## {_(heading)}", "",
                   "| " + " | ".join(_(c) for c in columns) + " |",
@@ -245,8 +268,7 @@ def publish_status(run_id: int, flow_run_id: str) -> Published:
             f"{RESPONSIBLE_TAG}{r}" for r in responsible_parties(verdict)]
         name = f"{base_name} · {verdict_name(verdict.outcome, locale)}"
     elif view.waiting_on:
-        waiting_label = gettext(locale, "waiting on")
-        name = f"{base_name} · {waiting_label} {', '.join(view.waiting_on)}"
+        name = f"{base_name} · {waiting_name(view, locale)}"
     with prefect_client() as client:
         flow_run = client.read_flow_run(UUID(flow_run_id))
         kept = [t for t in flow_run.tags if not t.startswith(STATUS_TAGS)]
@@ -256,7 +278,7 @@ def publish_status(run_id: int, flow_run_id: str) -> Published:
         before = str(previous.data) if previous is not None else None
     publish_markdown(flow_run_id=flow_run_id, key=keys["blocking"],
                      markdown=blocking_markdown(view, hire, locale),
-                     description=gettext(locale, "Who is blocking"))
+                     description=gettext(locale, "Who the run waits on"))
     publish_markdown(flow_run_id=flow_run_id, key=keys["legs"],
                      markdown=legs_markdown(rows, hire, locale),
                      description=gettext(locale, "Relay legs"))
@@ -266,6 +288,12 @@ def publish_status(run_id: int, flow_run_id: str) -> Published:
                          "done": view.legs_done, "total": view.legs_total})
     story = pass_story(pass_no, view, changed_legs(rows, before), verdict, locale)
     return Published(view, story)
+
+
+def waiting_name(view: RunView, locale: str) -> str:
+    """The end of a waiting run's name: who it waits on, by name (待新员工、市场部处理)."""
+    return gettext(locale, "waiting on %(parties)s") % {"parties": names(locale).join(
+        names(locale).party(w) for w in view.waiting_on)}
 
 
 def responsible_parties(verdict: Verdict) -> list[str]:
@@ -291,18 +319,18 @@ def pass_story(number: int, view: RunView, changed: list[LegRow], verdict: Verdi
     if verdict is not None and verdict.outcome in VERDICT_NAMES:
         parts.append(_("verdict: %(verdict)s") % {"verdict": verdict_name(verdict.outcome,
                                                                            locale)})
-        parts += [_("responsible: %(who)s") % {"who": p} for p in responsible_parties(verdict)]
+        parts += [_("responsible: %(who)s") % {"who": names(locale).party(p)}
+                  for p in responsible_parties(verdict)]
     elif view.blockers:
         # One phrase per person and kind of leg: a hire with six quizzes is one line, not six.
         groups: dict[tuple[str, str], list[Blocker]] = {}
         for b in view.blockers:
             groups.setdefault((b.who, b.kind), []).append(b)
-        for (who, kind), blockers in groups.items():
+        for blockers in groups.values():
             dues = [b.due_at for b in blockers if b.due_at is not None]
-            parts.append(_("waiting on %(who)s for %(what)s of %(module)s, due %(due)s") % {
-                "who": who, "what": _(KIND_LABELS[kind]),
-                "module": comma.join(b.module_title for b in blockers),
-                "due": local_day(min(dues)) if dues else "—"})
+            parts.append(_("%(waiting)s, due %(due)s") % {
+                "waiting": waiting_for(blockers, locale),
+                "due": spoken_day(min(dues), locale) if dues else "—"})
     else:
         parts.append(_("nobody is waited on"))
     # Outside the f-string: Babel's extractor does not look inside one.

@@ -87,7 +87,7 @@ def test_two_demos_beside_a_running_installation_change_nothing_of_it(live: Live
     for part in before:
         assert after[part] == before[part], part
     for out in outputs:
-        assert "onboarding-started-late" in out and str(live.settings.data_dir) not in out
+        assert "入职流程启动过晚" in out and str(live.settings.data_dir) not in out
         assert live.api.removesuffix("/api") not in out  # the demo's UI is its own server
     record = next(line.split(": ", 1)[1] for line in outputs[-1].splitlines()
                   if line.startswith("Training records"))
@@ -130,5 +130,5 @@ def test_a_failed_verdict_reads_as_such_in_prefect_with_one_artifact_per_kind(li
     lines = [log["message"] for log in logs]
     passes = [m for m in lines if m.startswith("第 ") and "轮检查" in m]
     assert len(passes) >= 2, lines
-    assert any("待 Emily Chen" in m for m in passes)  # who was waited on, by name
-    assert "结论：未通过" in passes[-1] and "责任方：hr" in passes[-1]
+    assert any("待技术部 Emily Chen" in m for m in passes)  # who was waited on, by name
+    assert "结论：未通过" in passes[-1] and "责任方：人力资源部" in passes[-1]

@@ -44,17 +44,18 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
     flow_run = live.wait_state(run_id, "Suspended", min_pass=1)
 
     assert {"waiting:marketing", "waiting:hr"} <= set(flow_run["tags"])
-    assert "waiting on" in flow_run["name"] or "等待" in flow_run["name"]
+    assert "市场部" in flow_run["name"] and "marketing" not in flow_run["name"]  # not codes
     markdown = blocking_markdown(live, flow_run["id"])
-    assert "marketing" in markdown and "李娜" in markdown
-    assert "客户沟通" in markdown and "`customer-communication`" in markdown
+    assert "市场部 李娜" in markdown and "提交「客户沟通」的培训资料" in markdown
+    assert "marketing" not in markdown and "customer-communication" not in markdown
     (due,), = live.sql("select due_at from handoffs where run_id = :r and module_code = "
                        "'customer-communication'", r=run_id)
     due_day = datetime.fromisoformat(str(due)).replace(tzinfo=UTC).astimezone(
-        ZoneInfo("Asia/Shanghai")).date().isoformat()
-    row = next(line for line in markdown.splitlines() if "customer-communication" in line)
-    assert row.startswith("| marketing | 李娜 | 客户沟通")
-    assert row.endswith(f"| {due_day} | 0 |")  # due in two days, not overdue yet
+        ZoneInfo("Asia/Shanghai")).date()
+    row = next(line for line in markdown.splitlines() if "「客户沟通」" in line)
+    assert row.startswith("| 市场部 李娜 | 提交「客户沟通」的培训资料 |")
+    weekday = "一二三四五六日"[due_day.weekday()]  # due in two days, not overdue yet:
+    assert row.endswith(f"{due_day.month}月{due_day.day}日（周{weekday}） | 0 |")
 
     # One email per owner for the pass, listing every module of their department.
     for owner in (MARKETING_OWNER, HR_OWNER):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.forms.conftest import Forms
 
 
@@ -14,4 +16,6 @@ def test_the_handoff_page_lists_every_hire_waiting_for_the_materials(forms: Form
     page = forms.client.get(f"/handoff/customer-communication?t={t}")
     assert page.status_code == 200
     assert "在等这份资料的新员工" in page.text
-    assert page.text.count("张伟（市场专员），12月1日（周二）入职，资料") == 2
+    # Both runs' hires are 张伟 on 1 Dec (in the tense of today: will join, joined).
+    assert len(re.findall(r"张伟（市场专员），(将于|已于|于今天)(2026年)?12月1日（周二）入职，资料",
+                          page.text)) == 2

@@ -25,7 +25,7 @@ def test_hr_sees_who_blocks_each_run_its_legs_and_the_raci(forms: Forms):
     sign_in(forms, HR)
     runs = forms.client.get("/hr")
     assert runs.status_code == 200
-    assert "张伟" in runs.text and "等待 李娜（marketing）提供 客户沟通" in runs.text
+    assert "张伟" in runs.text and "待市场部 李娜 提交「客户沟通」的培训资料" in runs.text
     assert f'href="/hr/runs/{run_id}"' in runs.text  # links between HR pages carry no token
 
     legs = forms.client.get(f"/hr/runs/{run_id}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from storage.settings import get_settings
 from tests.forms import conftest
@@ -109,6 +110,8 @@ def test_a_25_mb_handoff_is_refused_before_21_mb_are_read(forms: Forms):
         headers={"content-length": str(25 * MB), "accept-language": "en"}))
     assert declared.status == 413 and declared.consumed == 0
     assert "Too much was sent at once" in declared.text
+    # Its language link leads back to the form (a GET), link token and all.
+    assert f'href="/language/zh_CN?next={quote(url, safe="")}"' in declared.text
     # The link was not spent: the hand-off goes through afterwards.
     files = {f"file-{m}": (f"{m}.pdf", b"%PDF-1.4\n" + b"x" * 100) for m in MATERIALS}
     assert forms.client.post(url, files=files).status_code == 200

@@ -116,13 +116,14 @@ def test_a_hostile_name_is_accepted_and_shown_as_typed_everywhere(
         assert shown.returncode == 0, shown.stderr
         assert name in shown.stdout, shown.stdout[-2000:]
 
-    # Prefect: the boss's "who is blocking" artifact has no image or link, and every row of
-    # its table keeps its seven cells; the hire's study row names them as typed.
+    # Prefect: the boss's "who the run waits on" artifact has no image or link, and every row
+    # of its table keeps its five cells; the hire's study row names them as typed.
     rendered = render_markdown(blocking_markdown(stack, flow_run["id"]))
     assert "<a " not in rendered and "<img" not in rendered and "href" not in rendered
     rows = re.findall(r"<tr>(.*?)</tr>", rendered, re.S)
-    assert rows and all(len(re.findall(r"<t[hd]>", row)) == 7 for row in rows)
+    assert rows and all(len(re.findall(r"<t[hd]>", row)) == 5 for row in rows)
     heading = re.search(r"<h1>(.*?)</h1>", rendered).group(1)  # type: ignore[union-attr]
     assert html.unescape(heading).endswith(name)
-    study = [row for row in rows if "culture" in row]
-    assert study and html.unescape(re.findall(r"<td>(.*?)</td>", study[0])[1]) == name
+    study = [row for row in rows if "学习「企业文化」" in row]
+    cells = re.findall(r"<td>(.*?)</td>", study[0]) if study else []
+    assert cells and html.unescape(cells[0]) == f"新员工 {name}"

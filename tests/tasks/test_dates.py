@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tasks.dates import days_overdue, due_after_working_days, local_day
+from tasks.dates import days_overdue, due_after_working_days, local_date
 
 # 2026-12-01 23:30 in Shanghai (UTC+8).
 LATE_EVENING = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
@@ -12,7 +12,7 @@ LATE_EVENING = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
 
 def test_due_after_counts_company_days_and_ends_with_the_day():
     due = due_after_working_days(LATE_EVENING, 2)  # Tuesday 23:30: Thursday
-    assert local_day(due) == "2026-12-03"
+    assert local_date(due).isoformat() == "2026-12-03"
     assert due.astimezone(UTC) > datetime(2026, 12, 3, 15, 59, tzinfo=UTC)
 
 
@@ -44,5 +44,34 @@ def test_days_read_as_people_write_them():
 
     from tasks.dates import spoken_day
 
-    assert spoken_day(date(2026, 11, 30), "zh_CN") == "11月30日（周一）"
-    assert spoken_day(date(2026, 11, 30), "en") == "Mon 30 Nov"
+    today = date(2026, 11, 28)
+    assert spoken_day(date(2026, 11, 30), "zh_CN", today) == "11月30日（周一）"
+    assert spoken_day(date(2026, 11, 30), "en", today) == "Mon 30 Nov"
+    # Another year's day carries its year.
+    assert spoken_day(date(2027, 1, 4), "zh_CN", today) == "2027年1月4日（周一）"
+    assert spoken_day(date(2025, 12, 1), "en", today) == "Mon 1 Dec 2025"
+    # An instant is the company's day it falls on: 2026-12-01 23:30 in Shanghai.
+    assert spoken_day(LATE_EVENING, "zh_CN", today) == "12月1日（周二）"
+
+
+def test_times_read_as_people_write_them():
+    from datetime import date
+
+    from tasks.dates import spoken_time
+
+    today = date(2026, 11, 28)
+    assert spoken_time(LATE_EVENING, "zh_CN", today) == "12月1日（周二）23:30"
+    assert spoken_time(LATE_EVENING, "en", today) == "Tue 1 Dec 23:30"
+
+
+def test_a_first_day_in_the_past_is_told_in_the_past_tense():
+    from datetime import date
+
+    from tasks.dates import first_day
+
+    today = date(2026, 11, 28)
+    assert first_day(date(2026, 10, 28), "zh_CN", today) == "已于10月28日（周三）入职"
+    assert first_day(date(2026, 12, 1), "zh_CN", today) == "将于12月1日（周二）入职"
+    assert first_day(today, "zh_CN", today) == "于今天11月28日（周六）入职"
+    assert first_day(date(2026, 10, 28), "en", today) == "joined on Wed 28 Oct"
+    assert first_day(date(2026, 12, 1), "en", today) == "joins on Tue 1 Dec"

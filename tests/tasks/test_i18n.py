@@ -21,7 +21,7 @@ def test_every_string_is_translated(locale: str):
 
 
 HANDOFF_CONTEXT = dict(
-    hire="张伟", position="市场专员", department="市场部", start="12月1日（周二）",
+    hire="张伟", position="市场专员", department="市场部", first_day="将于12月1日（周二）入职",
     due="12月3日（周四）", modules=[
         {"title": "客户沟通", "materials": ["《客户沟通话术模板》"], "link": "http://x/h?t=1"},
         {"title": "方案写作", "materials": ["《方案模板》", "《优秀方案范例》"],
@@ -34,6 +34,7 @@ def test_a_handoff_request_reads_chinese_first_and_english_on_request():
                              "请在12月3日（周四）前提交")
     text = zh.get_body(("plain",)).get_content()
     assert "李娜，您好" in text and "请在12月3日（周四）前提交" in text
+    assert "新员工 张伟（市场专员）将于12月1日（周二）入职。" in text
     assert "http://x/h?t=1" in text and "http://x/h?t=2" in text and "《优秀方案范例》" in text
     html = zh.get_body(("html",)).get_content()
     assert 'href="http://x/h?t=1"' in html and 'href="http://x/h?t=2"' in html
@@ -67,12 +68,12 @@ EMAIL_CONTEXT = {
                      escalations=[{"what": "试用期考核", "who": "周强", "days": 3,
                                    "lines": ["张伟：12月30日（周三） 截止，已逾期 3 天"],
                                    "link": None, "handoff": False}]),
-    "assignment": dict(pass_mark=80, modules=[{"title": "企业文化", "due": "2026-12-04",
+    "assignment": dict(pass_mark=80, modules=[{"title": "企业文化", "due": "12月4日（周五）",
                                                "link": "http://x/s?t=1"}]),
     "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,
                    link="http://x/s?t=1"),
     "hr_sign_in": dict(link="http://x/hr/sign-in/confirm?t=1", minutes=15),
-    "run_cancelled": dict(hire="张伟", position="市场专员", run_id=7, when="2026-12-02 14:00",
+    "run_cancelled": dict(hire="张伟", position="市场专员", run_id=7, when="12月2日（周三）14:00",
                           link="http://x/runs/flow-run/1"),
 }
 
@@ -99,7 +100,7 @@ def test_every_page_renders_in_both_languages():
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
               "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
-    timeline = Timeline(1, "张伟", "市场专员", "d", [
+    timeline = Timeline(1, "张伟", "市场专员", "将于12月1日（周二）入职", [
         Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])
     context = {
         "home.html": {}, "error.html": {"kind": "expired"},

@@ -25,7 +25,7 @@ from storage.catalog import DEFAULT_CATALOG_DIR, CalendarKind, load_catalog
 from tasks.dates import (
     due_after_working_days,
     is_working_day,
-    local_day,
+    local_date,
     working_days_between,
 )
 from tasks.workdays import Calendar, calendar_of
@@ -40,7 +40,7 @@ def at_nine(day: date) -> datetime:
 
 
 def due_day(start: date, days: int, calendar: Calendar | None = None) -> str:
-    return local_day(due_after_working_days(at_nine(start), days, calendar))
+    return local_date(due_after_working_days(at_nine(start), days, calendar)).isoformat()
 
 
 def test_national_day_2026_is_off_and_its_make_up_days_are_worked():
@@ -74,7 +74,7 @@ def test_two_working_days_after_wednesday_is_friday_and_after_thursday_monday():
     assert due_day(date(2026, 12, 3), 0) == "2026-12-03"  # 0: the same day
     # Late in the evening is still that day: 23:30 on Wednesday counts from Wednesday.
     late = datetime(2026, 12, 2, 23, 30, tzinfo=SHANGHAI)
-    assert local_day(due_after_working_days(late, 2)) == "2026-12-04"
+    assert local_date(due_after_working_days(late, 2)).isoformat() == "2026-12-04"
 
 
 def test_a_closure_day_moves_a_deadline(tmp_path: Path):
