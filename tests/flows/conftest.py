@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import mailbox
+import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +21,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from deployments.stack import Stack, free_port, stack_env
-from storage.db import upgrade
 from storage.settings import Settings, SmtpSettings
 
 
@@ -121,7 +121,7 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(tmp_path_factory: pytest.TempPathFactory, migrated_storage: Path) -> Iterator[Live]:
     data = tmp_path_factory.mktemp("jieli")
     prefect_port, forms_port = free_port(), free_port()
     settings = Settings(
@@ -129,10 +129,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         public_base_url=f"http://127.0.0.1:{forms_port}", forms_port=forms_port,
         smtp=SmtpSettings(port=free_port()))
     stack = Stack(settings)
-    env_cli = stack_env(settings)
-    subprocess.run([sys.executable, "-m", "deployments.cli", "db", "upgrade"], env=env_cli,
-                   check=True, capture_output=True)
-    upgrade(settings.storage_url)
+    # A ready installation (`jieli db upgrade` once per session), copied.
+    shutil.copyfile(migrated_storage, data / "jieli.db")
     try:
         stack.start_prefect_server()
         stack.start_smtp()
