@@ -33,13 +33,14 @@ from tasks.handoff import DeliveryOutcome, record_materials, resume_unblocked
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NAME_CHARS = 120
-# Suffixes accepted, and how their content is checked.
-BINARY_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png", ".jpg",
-                   ".jpeg", ".zip"}
-TEXT_SUFFIXES = {".txt", ".md", ".csv", ".py", ".ipynb"}
+# Suffixes accepted (the most common first), and how their content is checked.
+BINARY_ORDER = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png", ".jpg",
+                ".jpeg", ".zip")
+BINARY_SUFFIXES = set(BINARY_ORDER)
 TEXT_TYPES = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
               ".py": "text/x-python", ".ipynb": "application/x-ipynb+json"}
-ACCEPTED_SUFFIXES = tuple(sorted(BINARY_SUFFIXES | TEXT_SUFFIXES))
+TEXT_SUFFIXES = set(TEXT_TYPES)
+ACCEPTED_SUFFIXES = BINARY_ORDER + tuple(TEXT_TYPES)  # as the hand-off form lists them
 STALE_STAGING_SECONDS = 24 * 3600  # also how long a refused hand-off's files are held
 HEAD_BYTES = 8192
 CHUNK_BYTES = 1024 * 1024

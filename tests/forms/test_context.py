@@ -51,7 +51,7 @@ def quiz_link(forms: Forms, assignment: int) -> str:
 
 def said_used(forms: Forms, name: str) -> str:
     (used_at,) = forms.sql("select used_at from used_links order by used_at desc limit 1")[0]
-    return f"已于 {local_day(forms.moment(used_at))} 由 {name} 提交"
+    return f"已于{local_day(forms.moment(used_at))}由 {name} 提交"
 
 
 def test_a_link_without_https_is_taken_and_the_note_reaches_the_hire(forms: Forms):

@@ -25,9 +25,9 @@ def test_the_handoff_page_says_by_when_and_which_files_it_takes(forms: Forms):
     day = spoken_day(local_date(forms.moment(due)), "zh_CN")
     t = forms.token("handoff", "li.na@example.com", "customer-communication")
     page = forms.client.get(f"/handoff/customer-communication?t={t}").text
-    assert f"请在 {day} 前提交" in page
+    assert f"请在{day}前提交" in page
     assert "可上传的文件类型：" in page and "PDF" in page and "DOCX" in page
     assert "合计不超过 20 MB" in page
-    assert 'accept=".csv,.doc,.docx' in page  # the browser's file picker offers only these
+    assert 'accept=".pdf,.doc,.docx' in page  # the browser's file picker offers only these
     # A link may be typed as a browser shows it, without https:// (no type=url refusal).
     assert 'inputmode="url"' in page and 'type="url"' not in page

@@ -53,7 +53,7 @@ def test_a_reused_link_changes_nothing_and_says_when_and_by_whom(forms: Forms):
     (used_at,) = forms.sql("select used_at from used_links")[0]
     from tasks.dates import local_day
 
-    said = f"已于 {local_day(forms.moment(used_at))} 由 李娜 提交"
+    said = f"已于{local_day(forms.moment(used_at))}由 李娜 提交"
     before = forms.counts()
     again = forms.client.post(url, files=files())
     assert again.status_code == 410
