@@ -193,8 +193,8 @@ async def handoff_submit(module_code: str, request: Request,
     if problems or fields:
         # A browser cannot be told to choose a file again: the accepted ones are held instead.
         await run_in_threadpool(hold_uploads, link_nonce=v.claims.nonce, uploads=accepted)
-        return handoff_page(module_code, v, 422, problems=problems, fields=fields, note=note,
-                            links=links)
+        return await run_in_threadpool(handoff_page, module_code, v, 422, problems=problems,
+                                       fields=fields, note=note, links=links)
     # Checked everything first; the task writes the files, and keeps none if the hand-off fails.
     try:
         outcome = await run_in_threadpool(
@@ -300,7 +300,8 @@ async def quiz_submit(assignment_id: int, request: Request,
                "right": questions[i].choices[questions[i].answer].get(lang)
                if module.quiz.reveal_answers else ""}
               for i, given in sorted(result.wrong.items())]
-    following = studying(result.next_assignment) if result.next_assignment else None
+    following = await run_in_threadpool(studying, result.next_assignment) \
+        if result.next_assignment else None
     return page("quiz_result.html", v.locale, result=result, title=module.title.get(lang),
                 review=review, total=len(questions),
                 study_url=study_url(v, assignment_id),
@@ -337,7 +338,7 @@ class Score(BaseModel):
 async def appraise_submit(run_id: int, request: Request,
                           v: Annotated[Visit, Depends(visit("appraise"))]) -> HTMLResponse:
     form = await request.form()
-    items = appraisal_form(run_id, v.locale).items
+    items = (await run_in_threadpool(appraisal_form, run_id, v.locale)).items
     scores: dict[str, dict[str, int]] = {}
     comments: dict[str, str] = {}
     errors = []
@@ -359,7 +360,8 @@ async def appraise_submit(run_id: int, request: Request,
                                "value": raw})
     if errors:
         values = {k: str(val) for k, val in form.items() if k.startswith(("score-", "comment-"))}
-        return appraise_page(run_id, v, 422, errors=errors, values=values)
+        return await run_in_threadpool(appraise_page, run_id, v, 422, errors=errors,
+                                       values=values)
     try:
         await run_in_threadpool(submit_appraisal, run_id=run_id, appraiser_id=v.person.id,
                                 scores=scores, comments=comments, via="link", link=v.link_use())
