@@ -204,7 +204,7 @@ async def handoff_submit(module_code: str, request: Request,
             note=note, link=v.link_use())
     except repo.LinkAlreadyUsed:
         raise v.refuse(410, "used") from None
-    return page("done.html", v.locale, kind="handoff", module=module,
+    return page("done.html", v.locale, kind="handoff", module=module, note=note.strip(),
                 runs=len(outcome.resumed) + len(outcome.deferred))
 
 
@@ -367,7 +367,7 @@ async def appraise_submit(run_id: int, request: Request,
                                 scores=scores, comments=comments, via="link", link=v.link_use())
     except (repo.LinkAlreadyUsed, AlreadyAppraised):
         raise v.refuse(410, "used") from None
-    return page("done.html", v.locale, kind="appraisal", module=None, runs=1)
+    return page("done.html", v.locale, kind="appraisal", module=None, runs=1, note="")
 
 
 # --- HR pages --------------------------------------------------------------------------

@@ -88,8 +88,10 @@ class Trained:
     scores: list[int]
     pass_mark: int
     handoff_late_days: int  # the department's hand-off, days after its due day (0: on time)
+    handed_off: bool  # late and handed off, or late and still owed
     department: str  # the department that owns the module, by name
     study_late_days: int  # the hire's study, days after its due day (0: on time)
+    finished: bool  # the quiz passed, or every attempt used
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,10 @@ def appraisal_form(run_id: int, locale: str) -> AppraisalForm:
                 status=assignment.status if assignment else "waiting",
                 scores=scores, pass_mark=module["pass_mark"],
                 handoff_late_days=days_overdue(handoff.due_at, handed) if handoff else 0,
+                handed_off=bool(handoff and handoff.delivered_at),
                 department=dept.name_en if lang == "en" else dept.name_zh,
-                study_late_days=days_overdue(assignment.due_at, studied) if assignment else 0))
+                study_late_days=days_overdue(assignment.due_at, studied) if assignment else 0,
+                finished=bool(assignment and assignment.completed_at)))
         appraisal = run.plan["position"]["appraisal"]
         return AppraisalForm(
             hire=run.hire.name, position=run.plan["position"]["title"][lang],

@@ -70,7 +70,8 @@ def test_a_link_without_https_is_taken_and_the_note_reaches_the_hire(forms: Form
     assert 'value="mailto:li.na@x.com" aria-invalid="true"' in refused.text
     assert ">先看话术模板，\n再做测评。</textarea>" in refused.text
 
-    assert forms.client.post(url, data=typed).status_code == 200
+    done = forms.client.post(url, data=typed)
+    assert done.status_code == 200 and "您的留言会随资料一起发给新员工" in done.text
     assert sorted(forms.sql("select material_code, link from delivered_materials")) == [
         ("communication-assessment", "https://docs.example.com/assessment?id=7"),
         ("communication-scripts", "https://pan.example.com/s/scripts"),
@@ -175,6 +176,15 @@ def test_the_appraisal_form_shows_pass_mark_criteria_and_training(forms: Forms):
     assert "客户沟通</strong>:" in form and "学习中（目前成绩：0；及格线 80 分）" in form
     assert "市场部 晚交资料 3 天" in form
     assert "企业文化</strong>:" in form and "未开始：培训资料尚未交接" in form
+    assert "仍未交接" not in form  # the other hand-offs are not due yet
+    token = forms.token("appraise", MANAGER, str(run_id), valid_for=timedelta(days=30))
+    clock.use_clock(clock.VirtualClock(forms.moment(due) + timedelta(days=5, hours=-1)))
+    try:  # five days after the hand-off due day, proposal writing is still owed
+        later = forms.client.get(f"/appraise/{run_id}?t={token}").text
+    finally:
+        clock.use_clock(clock.SystemClock())
+    assert "方案撰写</strong>:" in later and "资料已逾期 5 天，市场部仍未交接" in later
+    assert "市场部 晚交资料 3 天" in later  # delivered late stays delivered late
 
     scores = {"score-scenario-simulation-practice": "70",
               "score-proposal-presentation-content": "70",

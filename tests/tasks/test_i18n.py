@@ -108,7 +108,7 @@ def test_every_page_renders_in_both_languages():
                          "fields": {"handbook": {"kind": "size", "detail": "21 MB"}},
                          "held": {}, "waiting": [], "accept": ".pdf", "types": "PDF",
                          "max_mb": 20, "values": {"note": "", "links": {}}, "max_chars": 2000},
-        "done.html": {"kind": "handoff", "module": module, "runs": 2},
+        "done.html": {"kind": "handoff", "module": module, "runs": 2, "note": "n"},
         "study.html": {"module": module, "due": "d",
                        "assignment": NS(status="assigned", note="n", note_by="刘芳"),
                        "quiz": NS(pass_mark=80, attempts=3), "materials": [], "scores": [70],
@@ -124,7 +124,8 @@ def test_every_page_renders_in_both_languages():
             {"code": "x", "title": "情景模拟", "criteria": ["practice"], "module": "客户沟通"}],
             "form": NS(position="市场专员", pass_mark=60, training=[NS(
                 title="客户沟通", status="passed", scores=[85], pass_mark=80,
-                handoff_late_days=2, department="市场部", study_late_days=0)]),
+                handoff_late_days=2, handed_off=False, department="市场部",
+                study_late_days=1, finished=True)]),
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
