@@ -33,7 +33,7 @@ from storage import clock, repo
 from tasks.appraisal import AlreadyAppraised, appraisal_form, appraisal_submitted, submit_appraisal
 from tasks.dates import local_day
 from tasks.env import get_catalog, reading
-from tasks.handoff import waiting_hires
+from tasks.handoff import last_handoff, waiting_hires
 from tasks.i18n import N_, jinja_env, normalize_locale
 from tasks.learning import STUDY_LINK_VALID_FOR, QuizClosed, studying, take_quiz
 from tasks.links import Spent, make_token
@@ -135,7 +135,7 @@ def handoff_page(module_code: str, v: Visit, status: int = 200, *,
                 module=_module_view(module_code, v.locale), problems=problems or [],
                 fields=fields or {}, values={"note": note, "links": links or {}},
                 held=held_files(link_nonce=v.claims.nonce), max_chars=MAX_TEXT_CHARS,
-                waiting=waiting_hires(module_code, v.locale),
+                waiting=waiting_hires(module_code, v.locale), last=last_handoff(module_code),
                 accept=",".join(ACCEPTED_SUFFIXES),
                 types=" ".join(s.lstrip(".").upper() for s in ACCEPTED_SUFFIXES),
                 max_mb=MAX_FILE_BYTES // (1024 * 1024))

@@ -65,6 +65,11 @@ def test_a_reused_link_changes_nothing_and_says_when_and_by_whom(forms: Forms):
     assert page.status_code == 410 and said in page.text
     assert 'type="file"' not in page.text
     assert forms.counts() == before
+    # A new link (a reminder's, say) shows the form, and says what it would replace.
+    fresh = forms.client.get(handoff_url(forms))
+    assert fresh.status_code == 200 and 'type="file"' in fresh.text
+    assert said.replace("提交", "交接").replace("已于", "这些资料已于") in fresh.text
+    assert "没有新员工在等这份资料" in fresh.text
 
 
 def test_an_expired_link_changes_nothing(forms: Forms):
