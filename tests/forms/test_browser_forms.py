@@ -115,3 +115,25 @@ def test_the_quiz_has_tappable_choices_and_back_shows_it_was_submitted(
     page.wait_for_load_state()
     assert "学习：企业文化" in page.content()
     page.close()
+
+
+def test_a_handoff_over_the_size_limit_keeps_the_links_and_note_on_back(
+        forms: Forms, server: str, browser, tmp_path: Path):  # noqa: F811
+    forms.start_run()
+    big = tmp_path / "cases.pdf"
+    big.write_bytes(PDF + b"x" * (21 * 1024 * 1024))  # over the whole hand-off's 20.5 MB
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    token = forms.token("handoff", OWNER, "customer-communication")
+    page.goto(f"{server}/handoff/customer-communication?t={token}")
+    page.fill("#link-communication-scripts", "pan.example.com/s/scripts")
+    page.fill("#note", "先看话术模板")
+    page.set_input_files("#file-objection-cases", str(big))
+    page.get_by_role("button", name="提交培训资料").click()
+    page.wait_for_load_state()
+    assert "提交的内容过大" in page.content() and "请返回" in page.content()
+    page.go_back()  # as the page says: the browser brings back what was typed
+    page.wait_for_load_state()
+    assert page.input_value("#link-communication-scripts") == "pan.example.com/s/scripts"
+    assert page.input_value("#note") == "先看话术模板"
+    assert forms.sql("select count(*) from deliveries") == [(0,)]
+    page.close()
