@@ -79,8 +79,9 @@ def link_problem(request: Request, exc: LinkProblem) -> HTMLResponse:
 
 @app.exception_handler(HTTPException)
 def http_problem(request: Request, exc: HTTPException) -> HTMLResponse:
-    """Unknown addresses (404) and methods (405) get a page in the reader's language."""
-    kind = {404: "not-found", 405: "method"}.get(exc.status_code, "invalid")
+    """Unknown addresses (404), methods (405) and unreadable requests (a malformed form, too
+    many files: 400) get a page in the reader's language."""
+    kind = {404: "not-found", 405: "method"}.get(exc.status_code, "unreadable")
     response = page("error.html", request_locale(request), exc.status_code, kind=kind)
     for name, value in (exc.headers or {}).items():  # a 405's Allow
         response.headers[name] = value

@@ -211,3 +211,8 @@ def test_unknown_addresses_and_methods_get_a_page_in_the_readers_language(forms:
     assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
     assert "This page cannot be used that way" in wrong_method.text
     assert "无法以这种方式使用此页面" in forms.client.delete("/healthz").text
+    run_id = forms.start_run()
+    token = forms.token("appraise", MANAGER, str(run_id))
+    malformed = forms.client.post(f"/appraise/{run_id}?t={token}", content=b"--x\r\n",
+                                  headers={"Content-Type": "multipart/form-data"})
+    assert malformed.status_code == 400 and "无法读取这次提交" in malformed.text
