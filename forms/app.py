@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
-from pydantic import BaseModel, Field, HttpUrl, ValidationError
-from sqlalchemy import select
+from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from forms.language import CurrentPage, language_switch
 from forms.language import router as language_router
@@ -30,17 +31,29 @@ from forms.sessions import (
     sign_in_link,
     staff,
 )
-from storage import repo
-from storage.models import Assignment, DeliveredMaterial, QuizAttempt
-from tasks.appraisal import AlreadyAppraised, submit_appraisal
+from storage import clock, repo
+from tasks.appraisal import AlreadyAppraised, appraisal_form, appraisal_submitted, submit_appraisal
 from tasks.dates import spoken_day
 from tasks.env import get_catalog, reading
-from tasks.handoff import waiting_hires
-from tasks.i18n import jinja_env
+from tasks.handoff import last_handoff, waiting_hires
+from tasks.i18n import jinja_env, normalize_locale
 from tasks.labels import names
-from tasks.learning import QuizClosed, take_quiz
-from tasks.links import make_token
-from tasks.materials import FileRefused, Upload, check_upload, safe_file_name, store_handoff
+from tasks.learning import STUDY_LINK_VALID_FOR, QuizClosed, studying, take_quiz
+from tasks.links import Spent, make_token
+from tasks.materials import (
+    ACCEPTED_SUFFIXES,
+    MAX_FILE_BYTES,
+    FileRefused,
+    HeldFile,
+    NotAWebAddress,
+    Upload,
+    check_upload,
+    held_files,
+    hold_uploads,
+    safe_file_name,
+    store_handoff,
+    web_address,
+)
 from tasks.sign_in import RateLimited, end_session, open_session, request_sign_in, send_sign_in
 from tasks.tracking import run_timeline, runs_overview
 
@@ -67,7 +80,24 @@ def page(name: str, locale: str, status: int = 200, here: str | None = None,
 
 @app.exception_handler(LinkProblem)
 def link_problem(request: Request, exc: LinkProblem) -> HTMLResponse:
-    return page("error.html", exc.locale, exc.status, kind=exc.kind)
+    return page("error.html", exc.locale, exc.status, kind=exc.kind, spent=exc.spent)
+
+
+@app.exception_handler(HTTPException)
+def http_problem(request: Request, exc: HTTPException) -> HTMLResponse:
+    """Unknown addresses (404), methods (405) and unreadable requests (a malformed form, too
+    many files: 400) get a page in the reader's language."""
+    kind = {404: "not-found", 405: "method"}.get(exc.status_code, "unreadable")
+    response = page("error.html", request_locale(request), exc.status_code, kind=kind)
+    for name, value in (exc.headers or {}).items():  # a 405's Allow
+        response.headers[name] = value
+    return response
+
+
+@app.exception_handler(RequestValidationError)
+def unreadable_address(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    # The only inputs FastAPI validates itself are path ids (/quiz/abc): no such page.
+    return page("error.html", request_locale(request), 404, kind="not-found")
 
 
 @app.exception_handler(Refused)
@@ -93,22 +123,36 @@ def home(request: Request) -> HTMLResponse:
 
 def _module_view(code: str, locale: str) -> dict[str, Any]:
     module = get_catalog().modules[code]
-    lang = "en" if locale == "en" else "zh_CN"
+    lang = normalize_locale(locale)
     return {"code": code, "title": module.title.get(lang),
             "materials": [{"code": m.code, "title": m.title.get(lang)} for m in module.materials]}
 
 
+def spent_page(v: Visit, spent: Spent, next_url: str = "") -> HTMLResponse:
+    """A form whose link acted already: when and by whom, instead of a form to fill in again."""
+    return page("error.html", v.locale, 410, kind="used", spent=spent, next_url=next_url)
+
+
+def handoff_page(module_code: str, v: Visit, status: int = 200, *,
+                 problems: list[dict[str, str]] | None = None,
+                 fields: dict[str, dict[str, str]] | None = None,
+                 note: str = "", links: dict[str, str] | None = None) -> HTMLResponse:
+    """The hand-off form: who waits and by when, what files are accepted, what was typed."""
+    return page("handoff.html", v.locale, status, person=v.person,
+                module=_module_view(module_code, v.locale), problems=problems or [],
+                fields=fields or {}, values={"note": note, "links": links or {}},
+                held=held_files(link_nonce=v.claims.nonce), max_chars=MAX_TEXT_CHARS,
+                waiting=waiting_hires(module_code, v.locale), last=last_handoff(module_code),
+                accept=",".join(ACCEPTED_SUFFIXES),
+                types=" ".join(s.lstrip(".").upper() for s in ACCEPTED_SUFFIXES),
+                max_mb=MAX_FILE_BYTES // (1024 * 1024))
+
+
 @app.get("/handoff/{module_code}", response_class=HTMLResponse)
 def handoff_form(module_code: str, v: Annotated[Visit, Depends(visit("handoff"))]) -> HTMLResponse:
-    return page("handoff.html", v.locale, person=v.person,
-                module=_module_view(module_code, v.locale), errors=[],
-                values={"note": "", "links": {}}, max_chars=MAX_TEXT_CHARS,
-                waiting=waiting_hires(module_code, v.locale))
-
-
-class HandoffInput(BaseModel):
-    note: str = Field("", max_length=MAX_TEXT_CHARS)
-    links: dict[str, HttpUrl] = {}
+    if v.spent:
+        return spent_page(v, v.spent)
+    return handoff_page(module_code, v)
 
 
 @app.post("/handoff/{module_code}", response_class=HTMLResponse)
@@ -116,96 +160,97 @@ async def handoff_submit(module_code: str, request: Request,
                          v: Annotated[Visit, Depends(visit("handoff"))]) -> HTMLResponse:
     module = _module_view(module_code, v.locale)
     form = await request.form(max_files=len(module["materials"]) + 1)
-    errors: list[dict[str, str]] = []
-    if repeated_fields(form, ("file-", "link-", "note")):
-        errors.append({"material": "", "kind": "repeated", "detail": ""})
-    links: dict[str, str] = {}
-    uploads: list[Upload] = []
+    problems: list[dict[str, str]] = []  # about the form as a whole
+    fields: dict[str, dict[str, str]] = {}  # material code -> what is wrong with its field
+    if repeated_fields(form, ("file-", "link-", "keep-", "note")):
+        problems.append({"kind": "repeated", "detail": ""})
+    held = await run_in_threadpool(held_files, link_nonce=v.claims.nonce)
+    links: dict[str, str] = {}  # as typed, or as stored once accepted
+    uploads: list[Upload | HeldFile] = []
+    accepted: list[Upload] = []  # new files of this submit that passed their checks
     for material in module["materials"]:
         code = material["code"]
-        upload, link = form.get(f"file-{code}"), str(form.get(f"link-{code}") or "").strip()
+        upload, typed = form.get(f"file-{code}"), str(form.get(f"link-{code}") or "").strip()
+        links[code] = typed
         if isinstance(upload, UploadFile) and upload.filename:
             try:
-                uploads.append(await run_in_threadpool(
+                checked = await run_in_threadpool(
                     check_upload, material_code=code, name=upload.filename, file=upload.file,
-                    size=upload.size or 0))
+                    size=upload.size or 0)
             except FileRefused as exc:
-                errors.append({"material": material["title"], "kind": exc.kind,
-                               "detail": exc.detail})
-        elif len(link) > MAX_LINK_CHARS:
-            errors.append({"material": material["title"], "kind": "link",
-                           "detail": link[:60] + "…"})
-        elif link:
-            links[code] = link
-        else:
-            errors.append({"material": material["title"], "kind": "missing", "detail": ""})
-    note = str(form.get("note") or "")
-    try:
-        data = HandoffInput(note=note, links=links)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for err in exc.errors():
-            if err["loc"][0] == "note":
-                errors.append({"material": "", "kind": "long", "detail": str(len(note))})
+                fields[code] = {"kind": exc.kind, "detail": exc.detail}
                 continue
-            code = str(err["loc"][-1])
-            title = next((m["title"] for m in module["materials"] if m["code"] == code), code)
-            errors.append({"material": title, "kind": "link", "detail": str(err["input"])})
-        data = None
-    if errors or data is None:
-        return page("handoff.html", v.locale, 422, person=v.person, module=module,
-                    errors=errors, values={"note": note, "links": links},
-                    max_chars=MAX_TEXT_CHARS)
+            uploads.append(checked)
+            accepted.append(checked)
+        elif typed:
+            try:
+                links[code] = web_address(typed)
+            except NotAWebAddress:
+                fields[code] = {"kind": "link", "detail": typed[:60]}
+                continue
+            if len(links[code]) > MAX_LINK_CHARS:
+                fields[code] = {"kind": "long-link", "detail": str(len(links[code]))}
+        elif form.get(f"keep-{code}") and code in held:
+            uploads.append(held[code])
+        else:
+            fields[code] = {"kind": "missing", "detail": ""}
+    note = str(form.get("note") or "")
+    if len(note) > MAX_TEXT_CHARS:
+        problems.append({"kind": "long", "detail": str(len(note))})
+    if problems or fields:
+        # A browser cannot be told to choose a file again: the accepted ones are held instead.
+        await run_in_threadpool(hold_uploads, link_nonce=v.claims.nonce, uploads=accepted)
+        return await run_in_threadpool(handoff_page, module_code, v, 422, problems=problems,
+                                       fields=fields, note=note, links=links)
     # Checked everything first; the task writes the files, and keeps none if the hand-off fails.
     try:
         outcome = await run_in_threadpool(
             store_handoff, module_code=module_code, by_email=v.person.email, via="link",
-            uploads=uploads, links={c: str(u) for c, u in data.links.items()}, note=data.note,
-            link=v.link_use())
+            uploads=uploads, links={c: links[c] for c in links if links[c] and not any(
+                u.material_code == c for u in uploads)},
+            note=note, link=v.link_use())
     except repo.LinkAlreadyUsed:
         raise v.refuse(410, "used") from None
-    return page("done.html", v.locale, kind="handoff", module=module,
+    return page("done.html", v.locale, kind="handoff", module=module, note=note.strip(),
                 runs=len(outcome.resumed) + len(outcome.deferred))
 
 
 # --- study and quiz ------------------------------------------------------------------
 
 
-def _assignment(assignment_id: int) -> tuple[Assignment, list[DeliveredMaterial], list[int]]:
-    with reading() as session:
-        assignment = session.get_one(Assignment, assignment_id)
-        delivery = repo.latest_delivery(session=session, module_code=assignment.module_code)
-        materials = list(delivery.items) if delivery else []
-        scores = list(session.scalars(
-            select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment_id)
-            .order_by(QuizAttempt.attempt_no)))
-        return assignment, materials, scores
+def study_url(v: Visit, assignment_id: int) -> str:
+    """A study page link for the visiting hire, valid no longer than the link they came by
+    (a quiz link must not renew itself through the study page it leads to)."""
+    valid_for = min(STUDY_LINK_VALID_FOR, v.claims.expires_at - clock.now())
+    token = make_token(action="study", person_id=v.person.id, object_id=str(assignment_id),
+                       valid_for=valid_for)
+    return f"/study/{assignment_id}?t={token}"
 
 
 @app.get("/study/{assignment_id}", response_class=HTMLResponse)
 def study(assignment_id: int, request: Request,
           v: Annotated[Visit, Depends(visit("study"))]) -> HTMLResponse:
-    assignment, materials, scores = _assignment(assignment_id)
-    module = _module_view(assignment.module_code, v.locale)
+    s = studying(assignment_id)
+    module = _module_view(s.module, v.locale)
     titles = {m["code"]: m["title"] for m in module["materials"]}
-    quiz = get_catalog().modules[assignment.module_code].quiz
+    quiz = get_catalog().modules[s.module].quiz
     # The study link is the hire's own; each visit mints a single-use link to one attempt.
     quiz_token = make_token(action="quiz", person_id=v.person.id, object_id=str(assignment_id),
                             valid_for=QUIZ_LINK_VALID_FOR)
     study_token = request.query_params.get("t", "")
-    return page("study.html", v.locale, person=v.person, module=module, assignment=assignment,
+    return page("study.html", v.locale, person=v.person, module=module, assignment=s,
                 materials=[{"id": m.id, "title": titles.get(m.material_code, m.material_code),
                             "file": m.file_name, "link": m.link,
                             "url": f"/study/{assignment_id}/materials/{m.id}?t={study_token}"}
-                           for m in materials],
-                scores=scores, quiz=quiz, quiz_url=f"/quiz/{assignment_id}?t={quiz_token}",
-                due=spoken_day(assignment.due_at, v.locale))
+                           for m in s.materials],
+                scores=s.scores, quiz=quiz, quiz_url=f"/quiz/{assignment_id}?t={quiz_token}",
+                due=spoken_day(s.due_at, v.locale))
 
 
 @app.get("/study/{assignment_id}/materials/{material_id}")
 def download(assignment_id: int, material_id: int,
              v: Annotated[Visit, Depends(visit("study"))]) -> Any:
-    assignment, materials, _ = _assignment(assignment_id)
-    item = next((m for m in materials if m.id == material_id), None)
+    item = next((m for m in studying(assignment_id).materials if m.id == material_id), None)
     if item is None or not item.file_path:
         raise LinkProblem(404, "missing", v.locale)
     # Names stored before they were sanitised are sanitised here: the header is built from it.
@@ -215,14 +260,17 @@ def download(assignment_id: int, material_id: int,
 
 @app.get("/quiz/{assignment_id}", response_class=HTMLResponse)
 def quiz_form(assignment_id: int, v: Annotated[Visit, Depends(visit("quiz"))]) -> HTMLResponse:
-    assignment, _, scores = _assignment(assignment_id)
-    module = get_catalog().modules[assignment.module_code]
-    lang = "en" if v.locale == "en" else "zh_CN"
+    if v.spent:  # e.g. Back from the result: this attempt was submitted
+        return spent_page(v, v.spent, study_url(v, assignment_id))
+    s = studying(assignment_id)
+    module = get_catalog().modules[s.module]
+    lang = normalize_locale(v.locale)
     questions = [{"text": q.text.get(lang), "choices": [c.get(lang) for c in q.choices]}
                  for q in module.quiz.questions]
     return page("quiz.html", v.locale, person=v.person, title=module.title.get(lang),
-                questions=questions, attempt=len(scores) + 1, attempts=module.quiz.attempts,
-                pass_mark=module.quiz.pass_mark, closed=assignment.status != "assigned")
+                questions=questions, attempt=len(s.scores) + 1, attempts=module.quiz.attempts,
+                pass_mark=module.quiz.pass_mark, closed=s.status != "assigned",
+                study_url=study_url(v, assignment_id))
 
 
 class QuizAnswers(BaseModel):
@@ -249,30 +297,44 @@ async def quiz_submit(assignment_id: int, request: Request,
         raise v.refuse(410, "used") from None
     except QuizClosed:
         raise v.refuse(410, "closed") from None
-    module = get_catalog().modules[result.module]
-    return page("quiz_result.html", v.locale, result=result,
-                title=module.title.get("en" if v.locale == "en" else "zh_CN"))
+    catalog = get_catalog()
+    module = catalog.modules[result.module]
+    lang = normalize_locale(v.locale)
+    questions = module.quiz.questions
+    review = [{"n": i + 1, "text": questions[i].text.get(lang),
+               "given": questions[i].choices[given].get(lang)
+               if given is not None and given < len(questions[i].choices) else "",
+               "right": questions[i].choices[questions[i].answer].get(lang)
+               if module.quiz.reveal_answers else ""}
+              for i, given in sorted(result.wrong.items())]
+    following = await run_in_threadpool(studying, result.next_assignment) \
+        if result.next_assignment else None
+    return page("quiz_result.html", v.locale, result=result, title=module.title.get(lang),
+                review=review, total=len(questions),
+                study_url=study_url(v, assignment_id),
+                next_title=catalog.modules[following.module].title.get(lang)
+                if following else "",
+                next_url=study_url(v, following.assignment_id) if following else "")
 
 
 # --- appraisal -----------------------------------------------------------------------
 
 
-def _items(run_id: int, locale: str) -> list[dict[str, Any]]:
-    with reading() as session:
-        run = repo.get_run(session=session, run_id=run_id)
-        hire = run.hire.name
-        items = run.plan["position"]["appraisal"]["items"]
-    lang = "en" if locale == "en" else "zh_CN"
-    return [{"code": i["code"], "title": i["title"][lang], "criteria": i["criteria"],
-             "hire": hire} for i in items]
+def appraise_page(run_id: int, v: Visit, status: int = 200, *,
+                  errors: list[dict[str, str]] | None = None,
+                  values: dict[str, str] | None = None) -> HTMLResponse:
+    form = appraisal_form(run_id, v.locale)
+    return page("appraise.html", v.locale, status, person=v.person, form=form,
+                items=form.items, hire=form.hire, errors=errors or [], values=values or {},
+                max_chars=MAX_TEXT_CHARS)
 
 
 @app.get("/appraise/{run_id}", response_class=HTMLResponse)
 def appraise_form(run_id: int, v: Annotated[Visit, Depends(visit("appraise"))]) -> HTMLResponse:
-    items = _items(run_id, v.locale)
-    return page("appraise.html", v.locale, person=v.person, items=items,
-                hire=items[0]["hire"] if items else "", errors=[], values={},
-                max_chars=MAX_TEXT_CHARS)
+    spent = v.spent or appraisal_submitted(run_id)  # through this link, or another one
+    if spent:
+        return spent_page(v, spent)
+    return appraise_page(run_id, v)
 
 
 class Score(BaseModel):
@@ -283,7 +345,7 @@ class Score(BaseModel):
 async def appraise_submit(run_id: int, request: Request,
                           v: Annotated[Visit, Depends(visit("appraise"))]) -> HTMLResponse:
     form = await request.form()
-    items = _items(run_id, v.locale)
+    items = (await run_in_threadpool(appraisal_form, run_id, v.locale)).items
     scores: dict[str, dict[str, int]] = {}
     comments: dict[str, str] = {}
     errors = []
@@ -305,15 +367,14 @@ async def appraise_submit(run_id: int, request: Request,
                                "value": raw})
     if errors:
         values = {k: str(val) for k, val in form.items() if k.startswith(("score-", "comment-"))}
-        return page("appraise.html", v.locale, 422, person=v.person, items=items,
-                    hire=items[0]["hire"] if items else "", errors=errors, values=values,
-                    max_chars=MAX_TEXT_CHARS)
+        return await run_in_threadpool(appraise_page, run_id, v, 422, errors=errors,
+                                       values=values)
     try:
         await run_in_threadpool(submit_appraisal, run_id=run_id, appraiser_id=v.person.id,
                                 scores=scores, comments=comments, via="link", link=v.link_use())
     except (repo.LinkAlreadyUsed, AlreadyAppraised):
         raise v.refuse(410, "used") from None
-    return page("done.html", v.locale, kind="appraisal", module=None, runs=1)
+    return page("done.html", v.locale, kind="appraisal", module=None, runs=1, note="")
 
 
 # --- HR pages --------------------------------------------------------------------------

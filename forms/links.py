@@ -19,7 +19,7 @@ from storage import clock, repo
 from storage.models import Assignment, Person
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
-from tasks.links import LinkClaims, LinkExpired, LinkInvalid, read_token
+from tasks.links import LinkClaims, LinkExpired, LinkInvalid, Spent, read_token
 
 # Bounds on what a link may carry, checked before anything is looked up or written: a token is
 # about 150 characters, an object id a module code or a number.
@@ -31,11 +31,12 @@ AUDITED_REFUSALS_PER_MINUTE = 20
 
 
 class LinkProblem(Exception):
-    """Rendered as the error page: kind is invalid | expired | used | forbidden | missing."""
+    """Rendered as the error page: kind is invalid | expired | used | forbidden | missing |
+    not-found | method; a spent link's problem says when and by whom it was used."""
 
-    def __init__(self, status: int, kind: str, locale: str):
+    def __init__(self, status: int, kind: str, locale: str, spent: Spent | None = None):
         super().__init__(kind)
-        self.status, self.kind, self.locale = status, kind, locale
+        self.status, self.kind, self.locale, self.spent = status, kind, locale, spent
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Visit:
     target: Target
     locale: str
     client: str = ""
+    spent: Spent | None = None  # the link acted already: its form is not shown again
 
     def refuse(self, status: int, kind: str) -> LinkProblem:
         return refuse(status, kind, self.locale, action=self.claims.action,
@@ -161,9 +163,9 @@ def visit(action: str, permission: str | None = None,
             ok = person is not None and target is not None and allowed(
                 catalog.permissions, grants_of(session=session, catalog=catalog, person=person),
                 person.id, permission or action, target)
-            # Only a POST spends a link; a GET may show the form again.
-            spent = request.method == "POST" and repo.link_used(session=session,
-                                                                nonce=claims.nonce)
+            # Only a POST spends a link; a GET of a spent one says when and by whom.
+            used = repo.link_use_of(session=session, nonce=claims.nonce)
+            spent = Spent(used.used_at, person.name) if used and person else None
         if visitor is None:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id,
                          client=client)
@@ -178,8 +180,10 @@ def visit(action: str, permission: str | None = None,
                           action=permission or action, target=target, via="link")
             raise LinkProblem(403, "forbidden", locale)
         if spent and request.method == "POST":
-            raise refuse(410, "used", locale, action=action, object_id=object_id,
-                         person_id=visitor.id, client=client)
-        return Visit(claims, visitor, target, locale, client)
+            problem = refuse(410, "used", locale, action=action, object_id=object_id,
+                             person_id=visitor.id, client=client)
+            problem.spent = spent
+            raise problem
+        return Visit(claims, visitor, target, locale, client, spent)
 
     return dependency

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from storage.names import check_email, check_name
 
@@ -80,6 +80,9 @@ class Question(Strict):
 class Quiz(Strict):
     pass_mark: int = Field(80, ge=0, le=100)
     attempts: int = Field(3, ge=1, le=20)
+    # Whether the result names the right choice of each question answered wrongly; a company
+    # that retests with the same questions may prefer to show only which ones were wrong.
+    reveal_answers: StrictBool = True
     questions: list[Question] = Field(min_length=1)
 
 

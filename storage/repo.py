@@ -298,6 +298,11 @@ def link_used(*, session: Session, nonce: str) -> bool:
     return session.get(UsedLink, nonce) is not None
 
 
+def link_use_of(*, session: Session, nonce: str) -> UsedLink | None:
+    """The record of the link's one act (when, for whom), if it acted."""
+    return session.get(UsedLink, nonce)
+
+
 def spend_link(*, session: Session, link: LinkUse, now: datetime) -> None:
     """Record that the link acted; LinkAlreadyUsed when it had (the primary key decides)."""
     if link_used(session=session, nonce=link.nonce):

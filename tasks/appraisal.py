@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 
 from storage import clock, repo
-from storage.models import AppraisalScore, Person, Run
+from storage.models import AppraisalScore, Person, QuizAttempt, Run
 from storage.settings import get_settings
-from tasks.dates import due_after_working_days, spoken_day
+from tasks.dates import days_overdue, due_after_working_days, spoken_day
 from tasks.email import Recipient, render
-from tasks.env import transaction
+from tasks.env import reading, transaction
 from tasks.i18n import normalize_locale
-from tasks.links import make_link
+from tasks.links import Spent, make_link
 from tasks.runs import resume_run
 
 APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
@@ -76,6 +77,78 @@ def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[s
                    object_type="run", object_id=str(run_id), via=via, now=now,
                    detail={"scores": scores})
     resume_run(run_id)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """One module of the hire's training as the appraiser sees it."""
+
+    title: str
+    status: str  # passed | failed | assigned | waiting (no materials yet, or not assigned)
+    scores: list[int]
+    pass_mark: int
+    handoff_late_days: int  # the department's hand-off, days after its due day (0: on time)
+    handed_off: bool  # late and handed off, or late and still owed
+    department: str  # the department that owns the module, by name
+    study_late_days: int  # the hire's study, days after its due day (0: on time)
+    finished: bool  # the quiz passed, or every attempt used
+
+
+@dataclass(frozen=True)
+class AppraisalForm:
+    """What the appraiser needs beside the form: who, the pass mark, the hire's training."""
+
+    hire: str
+    position: str
+    pass_mark: int
+    items: list[dict]  # code, title, module (its title), criteria
+    training: list[Trained]
+
+
+def appraisal_form(run_id: int, locale: str) -> AppraisalForm:
+    """The run's appraisal items with the hire's training so far (modules, scores, late legs)."""
+    lang = normalize_locale(locale)
+    now = clock.now()
+    with reading() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        handoffs = repo.handoffs_of(session=session, run_id=run_id)
+        assignments = repo.assignments_of(session=session, run_id=run_id)
+        titles = {m["code"]: m["title"][lang] for m in run.plan["modules"]}
+        training = []
+        for module in run.plan["modules"]:
+            handoff, assignment = handoffs.get(module["code"]), assignments.get(module["code"])
+            dept = repo.department(session=session, code=module["owner"])
+            scores = list(session.scalars(
+                select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment.id)
+                .order_by(QuizAttempt.attempt_no))) if assignment else []
+            handed = handoff.delivered_at if handoff and handoff.delivered_at else now
+            studied = assignment.completed_at if assignment and assignment.completed_at else now
+            training.append(Trained(
+                title=module["title"][lang],
+                status=assignment.status if assignment else "waiting",
+                scores=scores, pass_mark=module["pass_mark"],
+                handoff_late_days=days_overdue(handoff.due_at, handed) if handoff else 0,
+                handed_off=bool(handoff and handoff.delivered_at),
+                department=dept.name_en if lang == "en" else dept.name_zh,
+                study_late_days=days_overdue(assignment.due_at, studied) if assignment else 0,
+                finished=bool(assignment and assignment.completed_at)))
+        appraisal = run.plan["position"]["appraisal"]
+        return AppraisalForm(
+            hire=run.hire.name, position=run.plan["position"]["title"][lang],
+            pass_mark=appraisal["pass_mark"],
+            items=[{"code": i["code"], "title": i["title"][lang], "criteria": i["criteria"],
+                    "module": titles.get(i["module"], i["module"])} for i in appraisal["items"]],
+            training=training)
+
+
+def appraisal_submitted(run_id: int) -> Spent | None:
+    """When the run's appraisal was submitted and by whom, if it was."""
+    with reading() as session:
+        row = session.execute(
+            select(AppraisalScore.submitted_at, Person.name)
+            .join(Person, Person.id == AppraisalScore.appraiser_id)
+            .where(AppraisalScore.run_id == run_id).limit(1)).first()
+        return Spent(row.submitted_at, row.name) if row else None
 
 
 def appraisal_day(run: Run) -> datetime:

@@ -40,7 +40,7 @@ from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.i18n import N_, gettext, normalize_locale
 from tasks.labels import names
-from tasks.learning import study_link
+from tasks.learning import owner_note, study_link
 from tasks.links import make_link
 from tasks.markdown import md_text
 
@@ -276,7 +276,8 @@ def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> No
         pass_mark=module.quiz.pass_mark,
         modules=[{"title": module.title.get(hire.locale),
                   "due": spoken_day(assignment.due_at, hire.locale),
-                  "link": study_link(person_id=hire.id, assignment_id=assignment.id)}])
+                  "link": study_link(person_id=hire.id, assignment_id=assignment.id),
+                  **owner_note(repo.latest_delivery(session=session, module_code=code))}])
     repo.queue_message(session=session, key=f"remedial:{run.id}:{code}", run_id=run.id,
                        kind="assignment", message=message, now=now)
 

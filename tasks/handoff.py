@@ -29,10 +29,10 @@ from tasks.dates import (
     working_days_between,
 )
 from tasks.email import Recipient, render
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.labels import names
-from tasks.links import make_link
+from tasks.links import Spent, make_link
 from tasks.runs import resume_run
 
 HANDOFF_LINK_VALID_FOR = timedelta(days=60)
@@ -146,7 +146,7 @@ def _ask_owner(session: Session, run: Run, dept: Department,
 def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
     """The hires of active runs whose hand-off of this module is open, earliest due first."""
     lang = normalize_locale(locale)
-    with transaction() as session:
+    with reading() as session:  # a page's read: no write lock
         rows = session.execute(
             select(Run, Gate.due_at).join(Gate, Gate.run_id == Run.id)
             .where(Gate.kind == "handoff", Gate.subject == module_code,
@@ -157,6 +157,13 @@ def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
                  "start": first_day(run.start_date, lang),
                  "due": spoken_day(due, lang) if due else ""}
                 for run, due in rows]
+
+
+def last_handoff(module_code: str) -> Spent | None:
+    """When the module's materials in use were handed off, and by whom, if they were."""
+    with reading() as session:
+        delivery = repo.latest_delivery(session=session, module_code=module_code)
+        return Spent(delivery.delivered_at, delivery.delivered_by.name) if delivery else None
 
 
 class NotTheOwner(PermissionError):

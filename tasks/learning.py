@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from storage import clock, repo
 from storage.catalog import Question
-from storage.models import Assignment, AssignmentStatus, QuizAttempt
+from storage.models import Assignment, AssignmentStatus, DeliveredMaterial, Delivery, QuizAttempt
 from tasks.dates import due_after_working_days, spoken_day
 from tasks.email import Recipient, render
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
 from tasks.runs import resume_run
@@ -58,6 +58,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
                 "title": m["title"][lang],
                 "due": spoken_day(a.due_at, lang),
                 "link": study_link(person_id=hire.id, assignment_id=a.id),
+                **owner_note(repo.latest_delivery(session=session, module_code=m["code"])),
             } for m, a in new],
         )
         codes = [m["code"] for m, _ in new]
@@ -67,6 +68,44 @@ def assign_ready_modules(run_id: int) -> list[str]:
                    object_type="run", object_id=str(run_id), via="flow", now=now,
                    detail={"modules": codes})
         return codes
+
+
+def owner_note(delivery: Delivery | None) -> dict[str, str]:
+    """The owner's note to the hire that came with the materials, and who wrote it."""
+    if delivery is None or not delivery.note.strip():
+        return {"note": "", "note_by": ""}
+    return {"note": delivery.note.strip(), "note_by": delivery.delivered_by.name}
+
+
+@dataclass(frozen=True)
+class Studying:
+    """What the hire's study page shows of one assignment."""
+
+    assignment_id: int
+    run_id: int
+    module: str
+    status: str
+    due_at: datetime
+    materials: list[DeliveredMaterial]
+    scores: list[int]
+    note: str = ""
+    note_by: str = ""
+    delivered_at: datetime | None = None
+
+
+def studying(assignment_id: int) -> Studying:
+    """The assignment with its module's latest materials, the owner's note and the scores."""
+    with reading() as session:
+        assignment = session.get_one(Assignment, assignment_id)
+        delivery = repo.latest_delivery(session=session, module_code=assignment.module_code)
+        scores = list(session.scalars(
+            select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment_id)
+            .order_by(QuizAttempt.attempt_no)))
+        return Studying(assignment.id, assignment.run_id, assignment.module_code,
+                        assignment.status, assignment.due_at,
+                        list(delivery.items) if delivery else [], scores,
+                        delivered_at=delivery.delivered_at if delivery else None,
+                        **owner_note(delivery))
 
 
 class QuizClosed(Exception):
@@ -82,6 +121,8 @@ class QuizResult:
     passed: bool
     attempt_no: int
     attempts_left: int
+    wrong: dict[int, int | None] = field(default_factory=dict)  # question -> the choice given
+    next_assignment: int | None = None  # another module of the run still to study
 
     @property
     def next_step(self) -> str:
@@ -95,6 +136,11 @@ def grade(questions: list[Question], answers: dict[int, int]) -> int:
     """The percentage of questions answered with the right choice, rounded."""
     right = sum(1 for i, q in enumerate(questions) if answers.get(i) == q.answer)
     return round(100 * right / len(questions))
+
+
+def wrong_answers(questions: list[Question], answers: dict[int, int]) -> dict[int, int | None]:
+    """The questions not answered with the right choice, each with the choice given (if any)."""
+    return {i: answers.get(i) for i, q in enumerate(questions) if answers.get(i) != q.answer}
 
 
 def study_link(*, person_id: int, assignment_id: int) -> str:
@@ -133,7 +179,8 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
         planned = planned_module(run.plan, assignment.module_code)
         taken = session.scalar(select(func.count()).select_from(QuizAttempt).where(
             QuizAttempt.assignment_id == assignment_id)) or 0
-        score = grade(catalog.modules[assignment.module_code].quiz.questions, answers)
+        questions = catalog.modules[assignment.module_code].quiz.questions
+        score = grade(questions, answers)
         passed = score >= planned["pass_mark"]
         attempt_no = taken + 1
         session.add(QuizAttempt(assignment_id=assignment_id, attempt_no=attempt_no,
@@ -159,8 +206,14 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
                    object_type="assignment", object_id=str(assignment_id), via=via, now=now,
                    detail={"module": assignment.module_code, "attempt": attempt_no,
                            "score": score, "passed": passed})
+        following = session.scalar(
+            select(Assignment.id).where(Assignment.run_id == run.id,
+                                        Assignment.status == AssignmentStatus.ASSIGNED,
+                                        Assignment.id != assignment_id)
+            .order_by(Assignment.due_at, Assignment.id).limit(1))
         result = QuizResult(assignment_id, assignment.module_code, score, planned["pass_mark"],
-                            passed, attempt_no, left)
+                            passed, attempt_no, left, wrong_answers(questions, answers),
+                            following)
         run_id = run.id
     resume_run(run_id)
     return result

@@ -27,6 +27,14 @@ class LinkClaims:
     nonce: str
 
 
+@dataclass(frozen=True)
+class Spent:
+    """When a form was submitted (through a link, or otherwise), and by whom (a name)."""
+
+    at: datetime
+    by: str
+
+
 class LinkInvalid(Exception):
     """The token was tampered with or is not a Jieli link."""
 

@@ -4,11 +4,17 @@ A file is judged by its content, not its name: binary formats by their signature
 a maintained pure-Python magic-number library), text formats as UTF-8 without NUL. Files are
 written to a staging folder, the delivery is recorded and the link spent in one transaction,
 and only then is the folder moved into place: a refused or failed hand-off leaves no file.
+
+A browser cannot be told to choose a file again, so the files a refused hand-off accepted are
+held for its link (`hold_uploads`) and handed off with its next submit unless replaced.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
+import json
+import re
 import shutil
 import time
 import unicodedata
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import puremagic
+from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from storage import repo
 from storage.settings import get_settings
@@ -26,13 +33,15 @@ from tasks.handoff import DeliveryOutcome, record_materials, resume_unblocked
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NAME_CHARS = 120
-# Suffixes accepted, and how their content is checked.
-BINARY_SUFFIXES = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png", ".jpg",
-                   ".jpeg", ".zip"}
-TEXT_SUFFIXES = {".txt", ".md", ".csv", ".py", ".ipynb"}
+# Suffixes accepted (the most common first), and how their content is checked.
+BINARY_ORDER = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".png", ".jpg",
+                ".jpeg", ".zip")
+BINARY_SUFFIXES = set(BINARY_ORDER)
 TEXT_TYPES = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv",
               ".py": "text/x-python", ".ipynb": "application/x-ipynb+json"}
-STALE_STAGING_SECONDS = 24 * 3600
+TEXT_SUFFIXES = set(TEXT_TYPES)
+ACCEPTED_SUFFIXES = BINARY_ORDER + tuple(TEXT_TYPES)  # as the hand-off form lists them
+STALE_STAGING_SECONDS = 24 * 3600  # also how long a refused hand-off's files are held
 HEAD_BYTES = 8192
 CHUNK_BYTES = 1024 * 1024
 
@@ -54,6 +63,45 @@ class Upload:
     suffix: str
     content_type: str
     file: BinaryIO
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A checked file of a refused hand-off, kept for its link's next submit."""
+
+    material_code: str
+    file_name: str
+    suffix: str
+    content_type: str
+    path: Path
+
+
+class NotAWebAddress(ValueError):
+    pass
+
+
+_HTTP_URL = TypeAdapter(HttpUrl)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_OTHER_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")  # mailto:, but not host:8080
+
+
+def web_address(text: str) -> str:
+    """The text as an http(s) address: 'pan.example.com/s/1' becomes 'https://pan.example.com/s/1'.
+
+    People type addresses as they see them in a browser's bar, without the scheme; such a one
+    must at least name a domain (a dot in the host), so that a word is not taken for a host.
+    """
+    text = text.strip()
+    bare = not _SCHEME.match(text)
+    if bare and _OTHER_SCHEME.match(text):
+        raise NotAWebAddress(text)
+    try:
+        url = _HTTP_URL.validate_python("https://" + text if bare else text)
+    except ValidationError:
+        raise NotAWebAddress(text) from None
+    if bare and "." not in (url.host or "").strip("."):
+        raise NotAWebAddress(text)
+    return str(url)
 
 
 def safe_file_name(name: str, fallback: str) -> str:
@@ -114,6 +162,44 @@ def check_upload(*, material_code: str, name: str, file: BinaryIO, size: int) ->
                   content_type=content_type[:100], file=file)
 
 
+def _materials_dir() -> Path:
+    return get_settings().data_dir.resolve() / "materials"
+
+
+def _held_dir(link_nonce: str) -> Path:
+    # The link's nonce is a secret of its holder: the folder is named by its hash, not by it.
+    return _materials_dir() / ".held" / hashlib.sha256(link_nonce.encode()).hexdigest()[:32]
+
+
+def hold_uploads(*, link_nonce: str, uploads: list[Upload]) -> None:
+    """Keep a refused hand-off's accepted files for the next submit through the same link."""
+    folder = _held_dir(link_nonce)
+    _remove_stale_staging(folder.parent)
+    for upload in uploads:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(f"{upload.material_code}.*"):
+            old.unlink()
+        with (folder / f"{upload.material_code}{upload.suffix}").open("wb") as out:
+            shutil.copyfileobj(upload.file, out, CHUNK_BYTES)
+        upload.file.seek(0)
+        (folder / f"{upload.material_code}.json").write_text(json.dumps(
+            {"file_name": upload.file_name, "suffix": upload.suffix,
+             "content_type": upload.content_type}), encoding="utf-8")
+
+
+def held_files(*, link_nonce: str) -> dict[str, HeldFile]:
+    """The files held for this link, by material code."""
+    folder = _held_dir(link_nonce)
+    held: dict[str, HeldFile] = {}
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        path = folder / f"{meta.stem}{data['suffix']}"
+        if path.is_file():
+            held[meta.stem] = HeldFile(meta.stem, data["file_name"], data["suffix"],
+                                       data["content_type"], path)
+    return held
+
+
 def _remove_stale_staging(folder: Path) -> None:
     # Left by a process killed mid-upload. File times are the machine's, so this compares with
     # the machine's time, not Jieli's clock (which a simulation moves ahead).
@@ -125,12 +211,13 @@ def _remove_stale_staging(folder: Path) -> None:
 
 
 def store_handoff(
-    *, module_code: str, by_email: str, via: str, uploads: list[Upload], links: dict[str, str],
-    note: str, link: repo.LinkUse | None,
+    *, module_code: str, by_email: str, via: str, uploads: list[Upload | HeldFile],
+    links: dict[str, str], note: str, link: repo.LinkUse | None,
 ) -> DeliveryOutcome:
     """Write the files to a staging folder, record the delivery (spending the link), then move
-    the folder into place and resume the runs; on any failure no file is left."""
-    materials = get_settings().data_dir.resolve() / "materials"
+    the folder into place and resume the runs; on any failure no file is left (files held for
+    the link stay held until it succeeds)."""
+    materials = _materials_dir()
     _remove_stale_staging(materials / ".staging")
     staging = materials / ".staging" / uuid.uuid4().hex
     final = materials / module_code / staging.name
@@ -139,8 +226,11 @@ def store_handoff(
         for upload in uploads:
             staging.mkdir(parents=True, exist_ok=True)
             stored = f"{upload.material_code}{upload.suffix}"
-            with (staging / stored).open("wb") as out:
-                shutil.copyfileobj(upload.file, out, CHUNK_BYTES)
+            if isinstance(upload, HeldFile):
+                shutil.copyfile(upload.path, staging / stored)
+            else:
+                with (staging / stored).open("wb") as out:
+                    shutil.copyfileobj(upload.file, out, CHUNK_BYTES)
             items.append(repo.MaterialItem(
                 material_code=upload.material_code, file_name=upload.file_name,
                 file_path=str(final / stored), size_bytes=(staging / stored).stat().st_size,
@@ -153,6 +243,8 @@ def store_handoff(
         if uploads:
             final.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(final)
+        if link is not None:
+            shutil.rmtree(_held_dir(link.nonce), ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return resume_unblocked(outcome)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,12 @@ class Forms:
         assert after == {k: v for k, v in before.items() if k != "audit_log"}
         return [a for (a,) in self.sql(
             "select action from audit_log order by id desc limit :n", n=refusals)]
+
+    @staticmethod
+    def moment(stored: Any) -> datetime:
+        """A timestamp as `sql` returns it (SQLite: UTC text) as an aware datetime."""
+        value = stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     def person_id(self, email: str) -> int:
         return self.sql("select id from people where email = :e", e=email)[0][0]

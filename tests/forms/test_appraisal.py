@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.forms.conftest import Forms
 
 MANAGER = "zhou.qiang@example.com"  # marketing's manager
@@ -17,6 +19,9 @@ def test_the_manager_scores_each_criterion_once(forms: Forms):
 
     bad = forms.client.post(url, data={**SCORES, "score-scenario-simulation-practice": "150"})
     assert bad.status_code == 422 and "0 到 100 之间的整数" in bad.text
+    marked = re.search(r'<input [^>]*name="score-scenario-simulation-practice"[^>]*>', bad.text)
+    assert marked and 'value="150"' in marked.group(0) and 'aria-invalid="true"' in marked.group(0)
+    assert bad.text.count('aria-invalid="true"') == 1 and 'value="85"' in bad.text
     assert forms.counts()["appraisal_scores"] == 0
 
     done = forms.client.post(url, data=SCORES)

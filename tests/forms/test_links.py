@@ -46,16 +46,30 @@ def test_an_owner_hands_off_through_the_link(forms: Forms):
     assert forms.sql("select resume_requested_at is not null from runs") == [(1,)]
 
 
-def test_a_reused_link_changes_nothing(forms: Forms):
+def test_a_reused_link_changes_nothing_and_says_when_and_by_whom(forms: Forms):
     forms.start_run()
     url = handoff_url(forms)
     assert forms.client.post(url, files=files()).status_code == 200
+    (used_at,) = forms.sql("select used_at from used_links")[0]
+    from tasks.dates import spoken_day
+
+    said = f"已于{spoken_day(forms.moment(used_at), 'zh_CN')}由 李娜 提交"
     before = forms.counts()
     again = forms.client.post(url, files=files())
     assert again.status_code == 410
-    assert "已经提交" in again.text
+    assert "已经提交" in again.text and said in again.text
     assert forms.refused(before, 1) == ["refused-link:used"]
-    assert forms.client.get(url).status_code == 200  # a GET still shows the form
+    # Opened again (from the email, or Back), it says so before anyone fills anything in.
+    before = forms.counts()
+    page = forms.client.get(url)
+    assert page.status_code == 410 and said in page.text
+    assert 'type="file"' not in page.text
+    assert forms.counts() == before
+    # A new link (a reminder's, say) shows the form, and says what it would replace.
+    fresh = forms.client.get(handoff_url(forms))
+    assert fresh.status_code == 200 and 'type="file"' in fresh.text
+    assert said.replace("提交", "交接").replace("已于", "这些资料已于") in fresh.text
+    assert "没有新员工在等这份资料" in fresh.text
 
 
 def test_an_expired_link_changes_nothing(forms: Forms):
@@ -119,6 +133,9 @@ def test_a_refused_upload_stores_nothing(forms: Forms):
     assert response.status_code == 422
     assert "不接受此类型" in response.text and ".exe" in response.text
     assert forms.counts() == before
-    assert not (get_settings().data_dir / "materials").exists()
-    # The link was not spent by the refusals.
+    # No material is in place; the accepted files are only held for this link's next submit.
+    materials = get_settings().data_dir / "materials"
+    assert [p.name for p in materials.iterdir()] == [".held"]
+    # The link was not spent by the refusals; once it hands off, nothing stays held.
     assert forms.client.post(url, files=files()).status_code == 200
+    assert not any((materials / ".held").iterdir())

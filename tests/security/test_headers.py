@@ -38,6 +38,7 @@ def test_pages_and_downloads_carry_the_security_headers(forms: Forms):
     downloads = re.findall(r'href="(/study/\d+/materials/\d+\?t=[^"]+)"', page.text)
     assert len(downloads) == 2
 
+    handoff = f"/handoff/culture?t={forms.token('handoff', HR, 'culture')}"  # a fresh link
     responses = {path: forms.client.get(path) for path in
                  ("/", "/hr/sign-in", study, handoff, "/hr", "/healthz", *downloads)}
     responses["POST /hr/sign-in"] = forms.client.post("/hr/sign-in", data={"email": HR})

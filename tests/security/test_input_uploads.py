@@ -41,7 +41,8 @@ def test_empty_and_disguised_files_are_refused_with_a_message(forms: Forms):
         "file-communication-assessment": ("form.txt", b"name\x00\x01\x02", "text/plain")})
     assert response.status_code == 422
     assert "文件是空的" in response.text
-    assert response.text.count("文件内容与扩展名不符") == 2
+    assert response.text.count("文件内容与扩展名不符") == 4  # in the summary and at each field
+    assert response.text.count('class="refused"') == 3
     assert forms.counts() == before
     assert not (get_settings().data_dir / "materials").exists()
     # The same hand-off with real files goes through: content, not the name, decides.

@@ -86,6 +86,19 @@ def test_check_reports_every_error_with_file_and_path(catalog_copy: Path):
            "equal to 100" in out
 
 
+def test_a_quiz_may_keep_its_answers_to_itself(catalog_copy: Path):
+    assert load_catalog().modules["culture"].quiz.reveal_answers  # the default shows them
+    edit(catalog_copy, "modules.yaml",
+         lambda d: d["modules"][0]["quiz"].update(reveal_answers=False))
+    assert not load_catalog(catalog_copy).modules["culture"].quiz.reveal_answers
+    edit(catalog_copy, "modules.yaml",
+         lambda d: d["modules"][0]["quiz"].update(reveal_answers="maybe"))
+    code, out = check(catalog_copy)
+    assert code == 1
+    assert "modules.yaml: modules[0](culture).quiz.reveal_answers: Input should be a valid " \
+           "boolean" in out
+
+
 def test_duplicate_codes_are_named(catalog_copy: Path):
     edit(catalog_copy, "modules.yaml", lambda d: d["modules"][1].update(code="culture"))
     with pytest.raises(CatalogInvalid) as exc:

@@ -113,7 +113,8 @@ def test_handoffs_and_gates_are_created_once(database_url):
 def test_a_message_is_queued_once_per_key(database_url):
     _ready(database_url)
     message = render("assignment", to=Recipient("张伟", "zhang.wei@example.com"), pass_mark=80,
-                     modules=[{"title": "企业文化", "due": "2026-12-04", "link": "http://x/1"}])
+                     modules=[{"title": "企业文化", "due": "12月4日（周五）", "link": "http://x/1",
+                               "note": "", "note_by": ""}])
     with session_scope(database_url) as s:
         assert repo.queue_message(session=s, key="k1", run_id=None, kind="assignment",
                                   message=message, now=T0)

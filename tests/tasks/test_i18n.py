@@ -53,10 +53,10 @@ def test_the_forms_home_page_follows_accept_language():
 
     client = TestClient(app)
     zh = client.get("/")
-    assert zh.status_code == 200 and "请打开接力系统邮件中的链接" in zh.text
-    assert 'lang="zh-CN"' in zh.text
+    assert zh.status_code == 200 and "部门负责人" in zh.text and "新员工" in zh.text
+    assert 'lang="zh-CN"' in zh.text and 'href="/hr/sign-in"' in zh.text
     en = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
-    assert "Open the link in your email" in en.text and 'lang="en"' in en.text
+    assert "Department owners" in en.text and 'lang="en"' in en.text
 
 
 EMAIL_CONTEXT = {
@@ -69,7 +69,8 @@ EMAIL_CONTEXT = {
                                    "lines": ["张伟：12月30日（周三） 截止，已逾期 3 天"],
                                    "link": None, "handoff": False}]),
     "assignment": dict(pass_mark=80, modules=[{"title": "企业文化", "due": "12月4日（周五）",
-                                               "link": "http://x/s?t=1"}]),
+                                               "link": "http://x/s?t=1", "note": "先看手册",
+                                               "note_by": "刘芳"}]),
     "retest": dict(module="企业文化", score=70, pass_mark=80, attempts_left=2,
                    link="http://x/s?t=1"),
     "hr_sign_in": dict(link="http://x/hr/sign-in/confirm?t=1", minutes=15),
@@ -104,19 +105,29 @@ def test_every_page_renders_in_both_languages():
         Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])
     context = {
         "home.html": {}, "error.html": {"kind": "expired"},
-        "handoff.html": {"person": person, "module": module,
-                         "errors": [{"material": "m", "kind": "size", "detail": "21 MB"}],
-                         "values": {"note": "", "links": {}}, "max_chars": 2000},
-        "done.html": {"kind": "handoff", "module": module, "runs": 2},
-        "study.html": {"module": module, "assignment": NS(status="assigned"), "due": "d",
+        "handoff.html": {"person": person, "module": module, "problems": [],
+                         "fields": {"handbook": {"kind": "size", "detail": "21 MB"}},
+                         "held": {}, "waiting": [], "last": None, "accept": ".pdf",
+                         "types": "PDF",
+                         "max_mb": 20, "values": {"note": "", "links": {}}, "max_chars": 2000},
+        "done.html": {"kind": "handoff", "module": module, "runs": 2, "note": "n"},
+        "study.html": {"module": module, "due": "d",
+                       "assignment": NS(status="assigned", note="n", note_by="刘芳"),
                        "quiz": NS(pass_mark=80, attempts=3), "materials": [], "scores": [70],
                        "quiz_url": "/quiz/1?t=x"},
         "quiz.html": {"title": "企业文化", "questions": [{"text": "q", "choices": ["a", "b"]}],
-                      "attempt": 1, "attempts": 3, "pass_mark": 80, "closed": False},
-        "quiz_result.html": {"title": "企业文化",
+                      "attempt": 1, "attempts": 3, "pass_mark": 80, "closed": False,
+                      "study_url": "/study/1?t=x"},
+        "quiz_result.html": {"title": "企业文化", "total": 10, "study_url": "/study/1?t=x",
+                             "next_url": "", "next_title": "",
+                             "review": [{"n": 3, "text": "q", "given": "", "right": "a"}],
                              "result": QuizResult(1, "culture", 70, 80, False, 1, 2)},
         "appraise.html": {"hire": "张伟", "errors": [], "items": [
-            {"code": "x", "title": "情景模拟", "criteria": ["practice"]}],
+            {"code": "x", "title": "情景模拟", "criteria": ["practice"], "module": "客户沟通"}],
+            "form": NS(position="市场专员", pass_mark=60, training=[NS(
+                title="客户沟通", status="passed", scores=[85], pass_mark=80,
+                handoff_late_days=2, handed_off=False, department="市场部",
+                study_late_days=1, finished=True)]),
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
