@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
-from forms.permissions import Target, allowed, grants_of, permitted
 from storage import clock, repo
 from storage.models import Assignment, Person
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import LinkClaims, LinkExpired, LinkInvalid, read_token
+from tasks.permissions import Target, allowed, grants_of, permitted
 
 # Bounds on what a link may carry, checked before anything is looked up or written: a token is
 # about 150 characters, an object id a module code or a number.

@@ -126,7 +126,7 @@ def test_a_second_delivery_of_delivered_materials_resumes_nobody(live: Live):
 def test_a_hire_has_one_active_run(live: Live):
     email = "he.ping@example.com"
     run_id = live.hire("何平", email)
-    result = live.jieli("hire", "--name", "何平", "--email", email,
+    result = live.jieli("--as", HR_OWNER, "hire", "--name", "何平", "--email", email,
                         "--position", "marketing-specialist", "--start", "2026-12-01",
                         check=False)
     assert result.returncode == 1

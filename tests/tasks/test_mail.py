@@ -46,7 +46,8 @@ class Office:
         from tasks.runs import start_onboarding
 
         run_id = start_onboarding(name=name, email=address, position=position,
-                                  start=date(2026, 12, 1)).run_id
+                                  start=date(2026, 12, 1), by_email="liu.fang@example.com",
+                                  via="cli").run_id
         open_handoff_gates.fn(run_id)
         self.send()
         return run_id
