@@ -40,6 +40,8 @@ class CatalogPosition:
         return schema
 
 
+FORM_DESCRIPTION = N_("Fill in the new hire. Jieli then asks each department for its "
+                      "materials and sends the hire study links as they arrive.")
 PARAMETER_TITLES = {
     "hire": N_("New hire"),
     "requested_by": N_("Your email (you start the hire as this person)"),
@@ -57,6 +59,7 @@ def _titles(schema: dict[str, Any]) -> None:
     """The form's labels, in the installation's language."""
     locale = get_settings().default_locale
     schema["title"] = gettext(locale, PARAMETER_TITLES["hire"])
+    schema["description"] = gettext(locale, FORM_DESCRIPTION)
     for field, title in FIELD_TITLES.items():
         schema["properties"][field]["title"] = gettext(locale, title)
 
