@@ -15,7 +15,6 @@ from prefect import flow, get_run_logger
 from prefect.deployments.runner import RunnerDeployment
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
 
 from storage.settings import get_settings
 from tasks.env import get_catalog
@@ -28,7 +27,7 @@ class CatalogPosition:
     made (when the runner applies the deployment), not when this module is imported."""
 
     @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+    def __get_pydantic_json_schema__(cls, core_schema: Any,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
         positions = get_catalog().positions
