@@ -102,16 +102,26 @@ def check(*, action: str, target: Target, via: str, by_email: str | None = None,
     matrix refuses.
     """
     catalog = get_catalog()
-    with transaction() as session:
-        person = None
+
+    def find(session: Session) -> Person | None:
         if person_id is not None:
-            person = session.get(Person, person_id)
-        elif by_email:
-            person = repo.person_by_email(session=session, email=by_email)
+            return session.get(Person, person_id)
+        return repo.person_by_email(session=session, email=by_email) if by_email else None
+
+    # Decided in a read transaction (no write lock for the usual answer, yes); only a refusal
+    # writes, to audit it.
+    with reading() as session:
+        person = find(session)
+        if person is not None and allowed(
+                catalog.permissions, grants_of(session=session, catalog=catalog, person=person),
+                person.id, action, target):
+            return person.email
+    with transaction() as session:
+        person = find(session)
         if person is not None:
             if permitted(session=session, catalog=catalog, person=person, action=action,
                          target=target, via=via):
-                return person.email
+                return person.email  # allowed meanwhile (a run begun in between)
             actor = person.email
         else:
             actor = (by_email or "").strip().lower()[:254] or (
