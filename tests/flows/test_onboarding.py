@@ -138,10 +138,12 @@ def test_a_hire_has_one_active_run(live: Live):
 def test_only_the_owner_may_hand_off(live: Live):
     before = live.sql("select count(*) from deliveries where module_code='python-basics'")
     result = live.jieli("deliver", "python-basics", "--by", MARKETING_OWNER, check=False)
-    assert result.returncode == 1
-    assert "not the owner" in result.stderr
+    assert result.returncode == 2  # refused by the permission matrix, like anyone else
+    assert "may not handoff module python-basics" in result.stderr
     assert live.sql("select count(*) from deliveries where module_code='python-basics'") \
         == before
+    assert live.sql("select actor, via from audit_log where action = 'refused:handoff' "
+                    "order by id desc limit 1") == [(MARKETING_OWNER, "cli")]
 
 
 @pytest.mark.parametrize("point", ["pass-begun", "after-gates", "after-assign", "after-mail",
