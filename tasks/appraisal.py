@@ -14,7 +14,7 @@ from storage.models import AppraisalScore, Person, Run
 from storage.settings import get_settings
 from tasks.dates import end_of_day, local_date, local_day
 from tasks.email import Recipient, render
-from tasks.env import transaction
+from tasks.env import reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
 from tasks.permissions import check, run_target
@@ -52,7 +52,11 @@ def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[s
 
     Only an appraiser of the hire's department may (NotPermitted, audited, for anyone else).
     """
-    check(action="appraise", target=run_target(run_id), via=via, person_id=appraiser_id)
+    with reading() as session:
+        target = run_target(session, run_id)
+    if target is None:
+        raise LookupError(f"no onboarding run {run_id}")
+    check(action="appraise", target=target, via=via, person_id=appraiser_id)
     now = clock.now()
     with transaction() as session:
         if link is not None:

@@ -14,7 +14,7 @@ from storage.catalog import Question
 from storage.models import Assignment, AssignmentStatus, QuizAttempt
 from tasks.dates import due_after, local_day
 from tasks.email import Recipient, render
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
 from tasks.permissions import assignment_target, check
@@ -122,7 +122,11 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
     may (NotPermitted, audited, for anyone else). Then the run is resumed so that its next
     pass sees the result.
     """
-    check(action="quiz", target=assignment_target(assignment_id), via=via, by_email=by_email,
+    with reading() as session:
+        target = assignment_target(session, assignment_id)
+    if target is None:
+        raise LookupError(f"no assignment {assignment_id}")
+    check(action="quiz", target=target, via=via, by_email=by_email,
           person_id=link.person_id if link is not None else None)
     catalog = get_catalog()
     now = clock.now()

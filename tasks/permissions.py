@@ -147,19 +147,19 @@ def module_target(code: str) -> Target:
     return Target("module", code, get_catalog().modules[code].owner)
 
 
-def assignment_target(assignment_id: int) -> Target:
+def assignment_target(session: Session, assignment_id: int) -> Target | None:
     """A hire's assignment: the department of the hire's position, and the hire's own."""
-    with reading() as session:
-        assignment = session.get(Assignment, assignment_id)
-        if assignment is None:
-            raise LookupError(f"no assignment {assignment_id}")
-        run = repo.get_run(session=session, run_id=assignment.run_id)
-        return Target("assignment", str(assignment_id), run.plan["position"]["department"],
-                      run.hire_id)
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        return None
+    run = repo.get_run(session=session, run_id=assignment.run_id)
+    return Target("assignment", str(assignment_id), run.plan["position"]["department"],
+                  run.hire_id)
 
 
-def run_target(run_id: int) -> Target:
+def run_target(session: Session, run_id: int) -> Target | None:
     """A hire's run (its appraisal, its record): the position's department, the hire's own."""
-    with reading() as session:
-        run = repo.get_run(session=session, run_id=run_id)
-        return Target("run", str(run_id), run.plan["position"]["department"], run.hire_id)
+    run = session.get(Run, run_id)
+    if run is None:
+        return None
+    return Target("run", str(run_id), run.plan["position"]["department"], run.hire_id)
