@@ -220,7 +220,9 @@ def main() -> None:
                 break
             ids.append(start_onboarding(name=f"候选人{i}", email=f"bench{i}@example.com",
                                         position="python-developer",
-                                        start=date(2026, 12, 1)).run_id)
+                                        start=date(2026, 12, 1),
+                                        by_email="liu.fang@example.com",
+                                        via="cli").run_id)
         created = time.monotonic() - t0
 
         def passes() -> dict[int, int]:

@@ -64,6 +64,32 @@ def _table(title: str, columns: tuple[str, ...]) -> Table:
     return table
 
 
+# Exit code of a refusal: nobody named to act as, or the matrix refuses that person.
+REFUSED = 2
+
+
+@app.callback()
+def main(ctx: typer.Context, acting_as: Annotated[str | None, typer.Option(
+        "--as", metavar="EMAIL",
+        help="Act as this person (HR's address to start a hire); default JIELI_ACTING_AS")]
+        = None) -> None:
+    """Jieli (接力): onboarding as a relay with an owner for every leg."""
+    ctx.obj = acting_as
+
+
+def _acting_as(ctx: typer.Context, given: str | None = None) -> str:
+    """The address the command acts as: `given`, else `--as`, else JIELI_ACTING_AS."""
+    email = given or ctx.find_root().obj or get_settings().acting_as
+    if not email:
+        raise _fail(f"`jieli {ctx.info_name}` acts as a named person: pass `jieli --as EMAIL "
+                    f"{ctx.info_name} …` or set JIELI_ACTING_AS", REFUSED)
+    return str(email)
+
+
+def _refused(exc: Exception) -> typer.Exit:
+    return _fail(f"refused: {exc}", REFUSED)
+
+
 def _row(*values: object) -> list[str]:
     """Table cells as literal text: names, subjects and errors are data, never rich markup."""
     return [escape(str(v)) for v in values]
@@ -196,27 +222,32 @@ def up() -> None:
 
 @app.command()
 def hire(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="The hire's name")],
     email: Annotated[str, typer.Option(help="The hire's email")],
     position: Annotated[str, typer.Option(help="A position code from the catalog")],
     start: Annotated[str, typer.Option(help="First working day, YYYY-MM-DD")],
     locale: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
 ) -> None:
-    """Start one onboarding run for a hire and print its Prefect UI link."""
+    """Start one onboarding run for a hire and print its Prefect UI link (acting as `--as`)."""
     from storage.names import InvalidPerson
+    from tasks.permissions import NotPermitted
     from tasks.runs import AlreadyOnboarding, UnknownPosition, start_onboarding, ui_url
 
+    by = _acting_as(ctx)
     try:
         start_day = date.fromisoformat(start)
     except ValueError:
         raise _fail(f"--start {start!r} is not a date like 2026-12-01") from None
     try:
         started = start_onboarding(name=name, email=email, position=position, start=start_day,
-                                   locale=locale)
+                                   locale=locale, by_email=by, via="cli")
     except InvalidPerson as exc:
         raise _fail(f"{exc} (--name / --email); nothing was stored") from None
     except (UnknownPosition, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
+    except NotPermitted as exc:
+        raise _refused(exc) from None
     if started.flow_run_id is None:
         console.print(f"run #{started.run_id} stored; Prefect is unreachable at "
                       f"{get_settings().prefect_api_url}, the run starts when it is back "
@@ -228,17 +259,23 @@ def hire(
 
 @app.command()
 def deliver(
+    ctx: typer.Context,
     module: Annotated[str, typer.Argument(help="The module whose materials are handed off")],
-    by: Annotated[str, typer.Option("--by", help="The owner's email")],
+    by: Annotated[str | None, typer.Option(
+        "--by", help="The owner's email (default: the person of `--as`)")] = None,
     note: Annotated[str, typer.Option(help="A note for the hire")] = "",
 ) -> None:
     """Record a department's hand-off of a module's materials and resume the runs it unblocks."""
-    from tasks.handoff import NotTheOwner, deliver_materials
+    from tasks.handoff import deliver_materials
+    from tasks.permissions import NotPermitted
 
+    by_email = _acting_as(ctx, by)
     try:
-        outcome = deliver_materials(module_code=module, by_email=by, via="cli", note=note)
-    except (LookupError, NotTheOwner) as exc:
+        outcome = deliver_materials(module_code=module, by_email=by_email, via="cli", note=note)
+    except LookupError as exc:
         raise _fail(str(exc).strip("'\"")) from None
+    except NotPermitted as exc:
+        raise _refused(exc) from None
     console.print(f"delivery #{outcome.delivery_id} of {escape(module)} recorded; resumed runs: "
                   f"{outcome.resumed or '—'}")
     if outcome.deferred:

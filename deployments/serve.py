@@ -1,4 +1,5 @@
-"""The runner: serves the onboarding and sweep deployments, runs their flows, keeps house.
+"""The runner: serves the onboarding, start-onboarding and sweep deployments, runs their
+flows, keeps house.
 
 Started by `jieli up` (one runner). At start it reschedules the runs a previous runner left
 mid-pass, and resumes runs whose delivery arrived while Prefect was down. While it serves, a
@@ -17,6 +18,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.onboarding import onboarding
+from flows.start import start_deployment
 from flows.sweep import sweep
 from storage.settings import Settings, get_settings
 from tasks.housekeeping import quick_chores, timed_chores
@@ -52,6 +54,7 @@ def main() -> None:
         onboarding.to_deployment(name="onboarding", tags=["jieli"]),  # type: ignore[list-item]
         sweep.to_deployment(name="sweep", interval=settings.sweep_every_seconds,  # type: ignore[list-item]
                             tags=["housekeeping"]),  # not "jieli": the boss filters hires by it
+        start_deployment(),  # HR or the boss starts a hire from Prefect's run form
     ]
     # The deployments must exist before runs are recovered or created against them.
     for deployment in deployments:

@@ -249,7 +249,8 @@ class Simulator:
 
         hire = scenario.hire
         started = start_onboarding(name=hire.name, email=hire.email, position=hire.position,
-                                   start=hire.start)
+                                   start=hire.start, by_email=self._catalog().hr().owner.email,
+                                   via="cli")  # as HR does with `jieli hire`
         self.run_id = started.run_id
         self._drain()
 

@@ -7,11 +7,11 @@ links); a POST checks the link, the permission and the input, then calls the dom
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
@@ -32,11 +32,12 @@ from forms.sessions import (
     staff,
 )
 from storage import clock, repo
+from storage.names import NAME_MAX, InvalidPerson, check_email, check_name
 from tasks.appraisal import AlreadyAppraised, appraisal_form, appraisal_submitted, submit_appraisal
 from tasks.dates import spoken_day
 from tasks.env import get_catalog, reading
 from tasks.handoff import last_handoff, waiting_hires
-from tasks.i18n import jinja_env, normalize_locale
+from tasks.i18n import LOCALES, jinja_env, normalize_locale
 from tasks.labels import names
 from tasks.learning import STUDY_LINK_VALID_FOR, QuizClosed, studying, take_quiz
 from tasks.links import Spent, make_token
@@ -54,6 +55,8 @@ from tasks.materials import (
     store_handoff,
     web_address,
 )
+from tasks.permissions import NotPermitted
+from tasks.runs import AlreadyOnboarding, run_ui_url, start_onboarding
 from tasks.sign_in import RateLimited, end_session, open_session, request_sign_in, send_sign_in
 from tasks.tracking import run_timeline, runs_overview
 
@@ -448,12 +451,84 @@ def hr_runs(s: Annotated[Staff, Depends(staff("track"))]) -> HTMLResponse:
 
 
 @app.get("/hr/runs/{run_id}", response_class=HTMLResponse)
-def hr_run(run_id: int, s: Annotated[Staff, Depends(staff("track"))]) -> HTMLResponse:
+def hr_run(run_id: int, s: Annotated[Staff, Depends(staff("track"))],
+           started: bool = False) -> HTMLResponse:
     try:
         timeline = run_timeline(run_id, s.locale)
     except LookupError:
         raise LinkProblem(404, "missing", s.locale) from None
-    return page("hr_run.html", s.locale, timeline=timeline, csrf=s.csrf)
+    return page("hr_run.html", s.locale, timeline=timeline, csrf=s.csrf,
+                prefect_url=run_ui_url(run_id), started=started)
+
+
+# --- HR starts a hire ----------------------------------------------------------------
+
+
+def _positions(locale: str) -> list[dict[str, str]]:
+    lang = normalize_locale(locale)
+    return [{"code": code, "title": position.title.get(lang)}
+            for code, position in get_catalog().positions.items()]
+
+
+def _start_page(s: Staff, status: int = 200, errors: list[dict[str, Any]] | None = None,
+                values: dict[str, str] | None = None) -> HTMLResponse:
+    return page("hr_start.html", s.locale, status, person=s.person, csrf=s.csrf,
+                positions=_positions(s.locale), errors=errors or [],
+                values=values or {"name": "", "email": "", "position": "", "start": "",
+                                  "language": "zh_CN"})
+
+
+@app.get("/hr/hires/new", response_class=HTMLResponse)
+def hr_start_form(s: Annotated[Staff, Depends(staff("start"))]) -> HTMLResponse:
+    return _start_page(s)
+
+
+def _new_hire_errors(values: dict[str, str]) -> list[dict[str, Any]]:
+    """What is wrong with the typed values, field by field, before anything is stored."""
+    errors: list[dict[str, Any]] = []
+    name = values["name"].strip()
+    try:
+        check_name(name)
+    except InvalidPerson:
+        kind = "name-empty" if not name else "name-long" if len(name) > NAME_MAX else "name"
+        errors.append({"kind": kind, "detail": NAME_MAX})
+    try:
+        check_email(values["email"])
+    except InvalidPerson:
+        errors.append({"kind": "email"})
+    if values["position"] not in get_catalog().positions:
+        errors.append({"kind": "position"})
+    try:
+        date.fromisoformat(values["start"])
+    except ValueError:
+        errors.append({"kind": "start"})
+    if values["language"] not in LOCALES:
+        errors.append({"kind": "language"})
+    return errors
+
+
+@app.post("/hr/hires", response_class=HTMLResponse)
+async def hr_start(request: Request,
+                   s: Annotated[Staff, Depends(staff("start"))]) -> Response:
+    """Start a hire's run as the signed-in person; the new run's page opens."""
+    form = await request.form()
+    fields = ("name", "email", "position", "start", "language")
+    values = {f: str(form.get(f) or "")[:400] for f in fields}
+    errors = _new_hire_errors(values)
+    if repeated_fields(form, fields):
+        errors.append({"kind": "repeated"})
+    if errors:
+        return _start_page(s, 422, errors, values)
+    try:
+        started = await run_in_threadpool(
+            start_onboarding, name=values["name"], email=values["email"],
+            position=values["position"], start=date.fromisoformat(values["start"]),
+            locale=values["language"], by_email=s.person.email, via="session")
+    except AlreadyOnboarding as exc:
+        return _start_page(s, 409, [{"kind": "already", "run": exc.run_id}], values)
+    except NotPermitted:
+        raise LinkProblem(403, "forbidden", s.locale) from None
+    return RedirectResponse(f"/hr/runs/{started.run_id}?started=1", status_code=303)
 
 
 @app.get("/record/{run_id}", response_class=HTMLResponse)

@@ -14,12 +14,20 @@ from fastapi import Query, Request
 from sqlalchemy.orm import Session
 
 from forms.language import chosen_locale
-from forms.permissions import Target, allowed, grants_of, permitted
 from storage import clock, repo
-from storage.models import Assignment, Person
+from storage.models import Person
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import LinkClaims, LinkExpired, LinkInvalid, Spent, read_token
+from tasks.permissions import (
+    Target,
+    allowed,
+    assignment_target,
+    grants_of,
+    module_target,
+    permitted,
+    run_target,
+)
 
 # Bounds on what a link may carry, checked before anything is looked up or written: a token is
 # about 150 characters, an object id a module code or a number.
@@ -86,23 +94,13 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
     if action == "sign-in":  # HR's area as a whole; the session it opens reads it
         return Target("area", object_id, "hr")
     if action == "handoff":
-        module = catalog.modules.get(object_id)
-        return Target("module", object_id, module.owner) if module else None
+        return module_target(object_id) if object_id in catalog.modules else None
     if not (object_id.isascii() and object_id.isdigit()) or len(object_id) > 18:
         return None  # not a row id (and beyond a 64-bit integer)
     if action in ("study", "quiz"):
-        assignment = session.get(Assignment, int(object_id))
-        if assignment is None:
-            return None
-        run = repo.get_run(session=session, run_id=assignment.run_id)
-        return Target("assignment", object_id, run.plan["position"]["department"],
-                      run.hire_id)
+        return assignment_target(session, int(object_id))
     if action in ("appraise", "record"):  # record: one run's training record, read-only
-        try:
-            run = repo.get_run(session=session, run_id=int(object_id))
-        except LookupError:
-            return None
-        return Target("run", object_id, run.plan["position"]["department"], run.hire_id)
+        return run_target(session, int(object_id))
     return None
 
 

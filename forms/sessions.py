@@ -18,13 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from forms.language import chosen_locale
 from forms.links import LinkProblem, Visit, Visitor, request_locale, visit
-from forms.permissions import Target, permitted
 from forms.security import Refused
 from storage import clock, repo
 from storage.models import Person
 from storage.settings import LOOPBACK, get_settings
 from tasks.env import get_catalog, transaction
 from tasks.i18n import normalize_locale
+from tasks.permissions import Target, permitted
 from tasks.sign_in import SESSION_VALID_FOR, live_session
 
 COOKIE = "jieli_hr"

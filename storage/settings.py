@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Prefect as Scheduled. Sized to the cores: more passes at once only share the CPU and
     # hold SQLite's write lock longer each.
     runner_limit: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1)
+    # The person the `jieli` CLI acts as when no `--as EMAIL` is given (JIELI_ACTING_AS): the
+    # CLI is held to the permission matrix like anyone else, so it must name someone.
+    acting_as: str = ""
     # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
     failpoints: str = ""
 

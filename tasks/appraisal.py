@@ -18,6 +18,7 @@ from tasks.email import Recipient, render
 from tasks.env import reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import Spent, make_link
+from tasks.permissions import check, run_target
 from tasks.runs import resume_run
 
 APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
@@ -48,7 +49,15 @@ def appraiser_of(*, run_id: int) -> Person:
 def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[str, int]],
                      comments: dict[str, str], via: str,
                      link: repo.LinkUse | None = None) -> None:
-    """Store every criterion's score (0-100) once, with comments; then resume the run."""
+    """Store every criterion's score (0-100) once, with comments; then resume the run.
+
+    Only an appraiser of the hire's department may (NotPermitted, audited, for anyone else).
+    """
+    with reading() as session:
+        target = run_target(session, run_id)
+    if target is None:
+        raise LookupError(f"no onboarding run {run_id}")
+    check(action="appraise", target=target, via=via, person_id=appraiser_id)
     now = clock.now()
     with transaction() as session:
         if link is not None:

@@ -33,6 +33,7 @@ from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.labels import names
 from tasks.links import Spent, make_link
+from tasks.permissions import check, module_target
 from tasks.runs import resume_run
 
 HANDOFF_LINK_VALID_FOR = timedelta(days=60)
@@ -166,10 +167,6 @@ def last_handoff(module_code: str) -> Spent | None:
         return Spent(delivery.delivered_at, delivery.delivered_by.name) if delivery else None
 
 
-class NotTheOwner(PermissionError):
-    pass
-
-
 @dataclass
 class DeliveryOutcome:
     delivery_id: int
@@ -203,16 +200,15 @@ def record_materials(
     *, module_code: str, by_email: str, via: str, items: list[repo.MaterialItem] | None = None,
     note: str = "", link: repo.LinkUse | None = None,
 ) -> DeliveryOutcome:
-    """Record a hand-off and spend its link in one transaction; resume nothing yet."""
+    """Record a hand-off and spend its link in one transaction; resume nothing yet.
+
+    NotPermitted (audited) when `by_email` may not hand off this module's materials."""
     catalog = get_catalog()
     if module_code not in catalog.modules:
         raise LookupError(f"unknown module {module_code!r}")
     module = catalog.modules[module_code]
-    owner_dept = catalog.departments[module.owner]
-    if by_email.strip().lower() != owner_dept.owner.email.lower():
-        raise NotTheOwner(
-            f"{by_email} is not the owner of {module_code} (owned by {owner_dept.code}: "
-            f"{owner_dept.owner.email})")
+    # Only the owning department's owner may (the matrix); NotPermitted, audited, if not.
+    check(action="handoff", target=module_target(module_code), via=via, by_email=by_email)
     if items is None:
         items = [repo.MaterialItem(material_code=m.code) for m in module.materials]
     now = clock.now()

@@ -17,6 +17,7 @@ from tasks.email import Recipient, render
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
+from tasks.permissions import assignment_target, check
 from tasks.runs import resume_run
 
 STUDY_LINK_VALID_FOR = timedelta(days=90)
@@ -160,11 +161,19 @@ def planned_module(plan: dict, code: str) -> dict:
 
 
 def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
-              link: repo.LinkUse | None = None) -> QuizResult:
+              link: repo.LinkUse | None = None, by_email: str | None = None) -> QuizResult:
     """Grade an attempt and record it; a failed one with attempts left sends the retest email.
 
-    Then the run is resumed so that its next pass sees the result.
+    The person taking it is the link's, or `by_email`; only the hire whose assignment it is
+    may (NotPermitted, audited, for anyone else). Then the run is resumed so that its next
+    pass sees the result.
     """
+    with reading() as session:
+        target = assignment_target(session, assignment_id)
+    if target is None:
+        raise LookupError(f"no assignment {assignment_id}")
+    check(action="quiz", target=target, via=via, by_email=by_email,
+          person_id=link.person_id if link is not None else None)
     catalog = get_catalog()
     now = clock.now()
     with transaction() as session:

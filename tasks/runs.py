@@ -38,6 +38,7 @@ from tasks.dates import spoken_time
 from tasks.email import Recipient, render, send_pending_mail
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
+from tasks.permissions import check, position_target
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,17 @@ def prefect_client() -> Iterator[SyncPrefectClient]:
 
 
 def ui_url(flow_run_id: str) -> str:
+    """The flow run's page in the Prefect UI (served at the API's address without /api)."""
     api = get_settings().prefect_api_url.rstrip("/")
     base = api[: -len("/api")] if api.endswith("/api") else api
     return f"{base}/runs/flow-run/{flow_run_id}"
+
+
+def run_ui_url(run_id: int) -> str | None:
+    """The run's page in the Prefect UI; None while Prefect has no flow run for it yet."""
+    with reading() as session:
+        flow_run_id = repo.get_run(session=session, run_id=run_id).flow_run_id
+    return ui_url(flow_run_id) if flow_run_id else None
 
 
 def flow_run_name(run: Run) -> str:
@@ -83,7 +92,11 @@ class UnknownPosition(LookupError):
 
 
 class AlreadyOnboarding(ValueError):
-    """The hire has an active onboarding run already."""
+    """The hire has an active onboarding run already (`run_id`)."""
+
+    def __init__(self, message: str, run_id: int | None = None):
+        super().__init__(message)
+        self.run_id = run_id
 
 
 @dataclass(frozen=True)
@@ -92,29 +105,34 @@ class StartedRun:
     flow_run_id: str | None  # None when Prefect could not be reached; started later
 
 
-def start_onboarding(*, name: str, email: str, position: str, start: date,
-                     locale: str = "zh_CN", actor: str = "hr") -> StartedRun:
-    """HR starts one onboarding run for a hire: stored first, then created in Prefect.
+def start_onboarding(*, name: str, email: str, position: str, start: date, by_email: str,
+                     via: str, locale: str = "zh_CN") -> StartedRun:
+    """HR (or the boss) starts one onboarding run for a hire: stored first, then created in
+    Prefect. The web form, `jieli hire` and the `start-onboarding` deployment all call this.
 
     The name and address are checked before anything is stored (InvalidPerson says what to
-    fix); see storage/names.py for what a name may hold and why.
+    fix; see storage/names.py for what a name may hold and why); then the matrix is asked
+    whether `by_email` may start a run (NotPermitted, audited with `via`, when not).
     """
     name, email = check_name(name), check_email(email)
     catalog = get_catalog()
     if position not in catalog.positions:
         known = ", ".join(sorted(catalog.positions))
         raise UnknownPosition(f"unknown position {position!r} (known: {known})")
+    actor = check(action="start", target=position_target(position), via=via,
+                  by_email=by_email)
     now = clock.now()
     with transaction() as session:
         hire = repo.upsert_person(session=session, name=name, email=email, locale=locale)
         existing = session.scalar(select(Run.id).where(Run.hire_id == hire.id,
                                                        Run.status == RunStatus.ACTIVE))
         if existing is not None:
-            raise AlreadyOnboarding(f"{email} already has an active onboarding run #{existing}")
+            raise AlreadyOnboarding(
+                f"{email} already has an active onboarding run #{existing}", existing)
         run = repo.create_run(session=session, catalog=catalog, hire=hire,
                               position_code=position, start_date=start, now=now)
         repo.audit(session=session, actor=actor, action="run-started", object_type="run",
-                   object_id=str(run.id), via="cli", now=now,
+                   object_id=str(run.id), via=via, now=now,
                    detail={"hire": hire.email, "position": position,
                            "start": start.isoformat()})
         run_id = run.id
@@ -225,7 +243,7 @@ def _bring_back(run_id: int, flow_run_id: str | None, hire_id: int, actor: str) 
         other = session.scalar(select(Run.id).where(
             Run.hire_id == hire_id, Run.status == RunStatus.ACTIVE, Run.id != run_id))
     if other is not None:
-        raise AlreadyOnboarding(f"the hire has another active onboarding run #{other}")
+        raise AlreadyOnboarding(f"the hire has another active onboarding run #{other}", other)
     state_name = None
     try:
         if flow_run_id is not None:

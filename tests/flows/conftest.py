@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, text
 from deployments.stack import Stack, free_port, stack_env
 from storage.settings import Settings, SmtpSettings
 
+HR = "liu.fang@example.com"  # the catalog's HR owner: `jieli hire` acts as them
+
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30, every: float = 0.2,
              what: str = "condition") -> Any:
@@ -58,8 +60,8 @@ class Live:
         return result
 
     def hire(self, name: str, email_addr: str, position: str = "marketing-specialist") -> int:
-        out = self.jieli("hire", "--name", name, "--email", email_addr, "--position", position,
-                         "--start", "2026-12-01").stdout
+        out = self.jieli("--as", HR, "hire", "--name", name, "--email", email_addr,
+                         "--position", position, "--start", "2026-12-01").stdout
         return int(out.split("#", 1)[1].split()[0])
 
     def sql(self, query: str, **params: Any) -> list[tuple]:

@@ -127,7 +127,7 @@ def test_a_second_delivery_of_delivered_materials_resumes_nobody(live: Live):
 def test_a_hire_has_one_active_run(live: Live):
     email = "he.ping@example.com"
     run_id = live.hire("何平", email)
-    result = live.jieli("hire", "--name", "何平", "--email", email,
+    result = live.jieli("--as", HR_OWNER, "hire", "--name", "何平", "--email", email,
                         "--position", "marketing-specialist", "--start", "2026-12-01",
                         check=False)
     assert result.returncode == 1
@@ -139,10 +139,12 @@ def test_a_hire_has_one_active_run(live: Live):
 def test_only_the_owner_may_hand_off(live: Live):
     before = live.sql("select count(*) from deliveries where module_code='python-basics'")
     result = live.jieli("deliver", "python-basics", "--by", MARKETING_OWNER, check=False)
-    assert result.returncode == 1
-    assert "not the owner" in result.stderr
+    assert result.returncode == 2  # refused by the permission matrix, like anyone else
+    assert "may not handoff module python-basics" in result.stderr
     assert live.sql("select count(*) from deliveries where module_code='python-basics'") \
         == before
+    assert live.sql("select actor, via from audit_log where action = 'refused:handoff' "
+                    "order by id desc limit 1") == [(MARKETING_OWNER, "cli")]
 
 
 @pytest.mark.parametrize("point", ["pass-begun", "after-gates", "after-assign", "after-mail",

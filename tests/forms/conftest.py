@@ -65,7 +65,8 @@ class Forms:
         from tasks.runs import start_onboarding
 
         run_id = start_onboarding(name="张伟", email=email, position=position,
-                                  start=date(2026, 12, 1)).run_id
+                                  start=date(2026, 12, 1), by_email="liu.fang@example.com",
+                                  via="cli").run_id
         open_handoff_gates.fn(run_id)
         return run_id
 

@@ -111,7 +111,7 @@ def play_relay(forms: Forms, start: date) -> int:
     from tasks.runs import start_onboarding
 
     run_id = start_onboarding(name="张伟", email=HIRE, position="marketing-specialist",
-                              start=start).run_id
+                              start=start, by_email=HR, via="cli").run_id
     open_handoff_gates.fn(run_id)
     deliver_materials(module_code="culture", by_email=HR, via="cli")
     for module in ("customer-communication", "proposal-writing"):
@@ -119,7 +119,7 @@ def play_relay(forms: Forms, start: date) -> int:
     assign_ready_modules.fn(run_id)
     quiz = get_catalog().modules["proposal-writing"].quiz
     take_quiz(assignment_id=assignment_of(forms, run_id, "proposal-writing"),
-              answers={i: q.answer for i, q in enumerate(quiz.questions)}, via="cli")
+              answers={i: q.answer for i, q in enumerate(quiz.questions)}, via="cli", by_email=HIRE)
     request_appraisal.fn(run_id)  # the appraisal day has come: the manager is asked
     return run_id
 

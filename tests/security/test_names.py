@@ -36,9 +36,10 @@ HOSTILE = {
 
 
 def jieli(stack: Live, *args: str) -> subprocess.CompletedProcess:
-    """The CLI as HR runs it, on a terminal wide enough that no cell wraps."""
+    """The CLI as HR runs it (acting as HR), on a terminal wide enough that no cell wraps."""
     return subprocess.run([sys.executable, "-m", "deployments.cli", *args],
-                          env=stack_env(stack.settings, COLUMNS="400"), capture_output=True,
+                          env=stack_env(stack.settings, COLUMNS="400",
+                                        JIELI_ACTING_AS=HR_OWNER), capture_output=True,
                           text=True, timeout=120)
 
 

@@ -23,8 +23,9 @@ HR_OWNER = "liu.fang@example.com"
 
 def jieli(stack: Live, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "deployments.cli", *args],
-                          env=stack_env(stack.settings, COLUMNS="400"), capture_output=True,
-                          text=True, timeout=120)
+                          env=stack_env(stack.settings, COLUMNS="400",
+                                        JIELI_ACTING_AS="liu.fang@example.com"),
+                          capture_output=True, text=True, timeout=120)
 
 
 def restart_runner(stack: Live, **env: str) -> None:

@@ -44,7 +44,8 @@ def test_the_prefect_server_refuses_an_unauthenticated_call_when_the_auth_string
                if not k.startswith("PREFECT_API_AUTH")}
         assert env["JIELI_PREFECT_AUTH_STRING"] == "jieli:correct-horse"
         hired = subprocess.run(
-            [sys.executable, "-m", "deployments.cli", "hire", "--name", "郑安", "--email",
+            [sys.executable, "-m", "deployments.cli", "--as", "liu.fang@example.com", "hire",
+             "--name", "郑安", "--email",
              "zheng.an@example.com", "--position", "marketing-specialist", "--start",
              "2026-12-01"], env=env, capture_output=True, text=True, timeout=180)
         assert hired.returncode == 0 and "started" in hired.stdout, hired.stdout + hired.stderr

@@ -133,7 +133,8 @@ def appraise_python_developer(started_day: int, appraised_day: int) -> tuple[str
     virtual = clock.VirtualClock(at_nine + timedelta(days=started_day))
     clock.use_clock(virtual)
     run_id = start_onboarding(name="周一", email="zhou.yi@example.com",
-                              position="python-developer", start=first).run_id
+                              position="python-developer", start=first,
+                              by_email="liu.fang@example.com", via="cli").run_id
     open_handoff_gates.fn(run_id)
     virtual.set(at_nine + timedelta(days=appraised_day, hours=1))
     appraiser = appraiser_of(run_id=run_id)

@@ -47,7 +47,8 @@ class Office:
         from tasks.runs import start_onboarding
 
         run_id = start_onboarding(name=name, email=address, position=position,
-                                  start=start).run_id
+                                  start=start, by_email="liu.fang@example.com",
+                                  via="cli").run_id
         open_handoff_gates.fn(run_id)
         self.send()
         return run_id
