@@ -239,7 +239,7 @@ def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once(live: Live):
     assert waiting and all(status == "pending" and attempts >= 1 and "Connect call failed"
                            in (error or "") for status, attempts, error in waiting)
     listed = live.jieli("outbox").stdout
-    assert "pending" in listed and "wang.lei@example.com" in listed
+    assert "待发送" in listed and "wang.lei@example.com" in listed  # the state by its name
 
     live.stack.start_smtp()
     # The first retry is due 5 s after the failure; the runner's housekeeping or the
