@@ -598,12 +598,3 @@ def import_file(*, kind: Kind, path: Path, by_email: str, locale: str, via: str 
     report.unchanged = changes.unchanged
     return report
 
-
-def imported_training(*, session: Session, email: str) -> list[ImportedTraining]:
-    """The old system's training of the employee with this address, oldest first: training
-    like any other in reports, marked as imported by where it is kept."""
-    return list(session.scalars(
-        select(ImportedTraining).join(ImportedEmployee,
-                                      ImportedEmployee.employee_id == ImportedTraining.employee_id)
-        .where(ImportedEmployee.email == email.strip().lower())
-        .order_by(ImportedTraining.completed_on, ImportedTraining.id)))

@@ -200,14 +200,20 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
         "line 4: 工号: E00009 is not an imported employee: import the employees file first",
         "line 5: 成绩: 101 is not a score: a whole number from 0 to 100",
         "line 6: 模块: 财务制度 is not a module of the catalog (" + forms_modules() + ")"]
-    from tasks.env import reading
-    from tasks.importing import imported_training
+    assert forms.sql("select employee_id, module_code, completed_on, score, source_file "
+                     "from imported_training order by id") == [
+        ("E00000", "culture", "2025-03-05", 85, "h.csv"),
+        ("E00000", "customer-communication", "2025-04-01", None, "h.csv")]
+    # The hire's training record shows it, marked as imported, beside Jieli's own training.
+    from tasks.attribution import record_link
 
-    with reading() as session:
-        training = [(t.module_code, t.completed_on, t.score, t.source_file)
-                    for t in imported_training(session=session, email="E0@Example.com")]
-    assert training == [("culture", date(2025, 3, 5), 85, "h.csv"),
-                        ("customer-communication", date(2025, 4, 1), None, "h.csv")]
+    run_id = forms.start_run(email="e0@example.com")
+    link = record_link(person_id=forms.person_id(HR), run_id=run_id)
+    record = forms.client.get(link.split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
+    assert record.status_code == 200
+    earlier = record.text.split("以往培训（从旧系统导入）")[1]  # HR reads Chinese
+    assert "企业文化 · 2025年3月5日（周三）完成 · 成绩 85 分" in earlier
+    assert "客户沟通 · 2025年4月1日（周二）完成" in earlier and "（导入自 h.csv）" in earlier
 
     metrics = write_xlsx(tmp_path / "m.xlsx", ["工号", "月份", "指标", "数值"], [
         ["E00000", "2026-3", "销售额", "1,234.5"],
