@@ -232,13 +232,14 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
     # A note over two lines: the next row is still told by the file's own line number.
     rewards = write_csv(tmp_path / "r.csv", ["employee_id", "date", "kind", "note"], [
         ["E00000", "2025-06-01", "奖励", "季度销售冠军\n（第二季度）"],
-        ["E00001", "2025-06-02", "penalty", ""],
+        ["E00001", "2025年6月2日", "penalty", ""],
         ["E00002", "2025-06-03", "表扬", "客户来信"]], "utf-8-sig")
     result = cli("import", "rewards", rewards, "--skip-bad")
     assert result.exit_code == 0
     assert problems(result) == ["line 5: kind: 表扬 is neither 奖励/reward nor 惩罚/penalty"]
     before = stored(forms, "imported_rewards")
-    assert [(r[1], r[3]) for r in before] == [("E00000", "reward"), ("E00001", "penalty")]
+    assert [(r[1], r[2], r[3]) for r in before] == [("E00000", "2025-06-01", "reward"),
+                                                     ("E00001", "2025-06-02", "penalty")]
     assert cli("import", "rewards", rewards, "--skip-bad").exit_code == 0
     assert stored(forms, "imported_rewards") == before
 
