@@ -643,6 +643,9 @@ def import_(
     counts = {"file": file.name, "rows": report.rows, "bad": len(report.bad_lines),
               "added": report.added, "updated": report.updated,
               "unchanged": report.unchanged}
+    if report.columns_missing:
+        raise _fail(_("%(file)s lacks the columns listed above: nothing was "
+                      "changed.") % counts)
     if not report.written:
         if dry_run:
             console.print(escape(_("Dry run of %(file)s: %(rows)s rows, %(bad)s bad; it would "

@@ -95,6 +95,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     written: bool = False
+    columns_missing: bool = False  # no row could be read, --skip-bad or not
 
 
 # A progress report: phase (a msgid), rows done, rows in all.
@@ -571,7 +572,7 @@ def import_file(*, kind: Kind, path: Path, by_email: str, locale: str, via: str 
     report = ImportReport(kind, path.name, rows=len(sheet.rows))
     missing = match_columns(kind, sheet.headings, locale)[2]
     if missing:  # no row can be read: nothing to skip to, whatever the caller asked
-        report.problems, report.bad_lines = missing, [1]
+        report.problems, report.bad_lines, report.columns_missing = missing, [1], True
         return report
     with reading() as session:
         employees = session.scalars(select(ImportedEmployee.employee_id))

@@ -168,6 +168,7 @@ def test_a_missing_column_a_repeated_id_and_who_may_import(forms: Forms,  # noqa
     assert result.exit_code == 1
     assert problems(result) == [
         "line 1: 邮箱/email: column missing: the first line names the columns"]
+    assert "nothing was changed" in " ".join(result.output.split())
     twice = write_csv(tmp_path / "b.csv", EN, [employee(1), employee(2), employee(1)], "utf-8")
     result = cli("import", "employees", twice, "--dry-run")
     assert result.exit_code == 1
