@@ -131,8 +131,7 @@ def decode(data: bytes) -> str:
 
 def _read_csv(data: bytes) -> Sheet:
     reader = csv.reader(io.StringIO(decode(data), newline=""))
-    headings: list[str] | None = None
-    rows: list[tuple[int, list[Cell]]] = []
+    lines: list[tuple[int, list[Cell]]] = []
     while True:
         line = reader.line_num + 1  # where the next record begins (a quoted cell may span lines)
         try:
@@ -141,36 +140,34 @@ def _read_csv(data: bytes) -> Sheet:
             break
         except csv.Error as exc:
             raise UnreadableFile(N_("line %(line)s: %(error)s"), line=line, error=exc) from None
-        if headings is None:
-            headings = cells
-        elif any(c.strip() for c in cells):
-            rows.append((line, list(cells)))
-    return Sheet(headings or [], rows)
+        lines.append((line, list(cells)))
+    return _sheet(lines)
 
 
 def _read_xlsx(path: Path) -> Sheet:
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError) as exc:
+    except (BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise UnreadableFile(N_("not an XLSX workbook (%(error)s): save it from Excel as XLSX "
                                 "or as CSV"), error=exc) from None
     try:
-        sheet = workbook.worksheets[0]
-        headings: list[str] | None = None
-        rows: list[tuple[int, list[Cell]]] = []
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells: list[Cell] = [_cell(v) for v in values]
-            if headings is None:
-                headings = ["" if c is None else str(c) for c in cells]
-            elif any(c not in (None, "") for c in cells):
-                rows.append((line, cells))
+        return _sheet([(line, [_cell(v) for v in values]) for line, values in
+                       enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)])
     finally:
         workbook.close()
-    return Sheet(headings or [], rows)
+
+
+def _sheet(lines: list[tuple[int, list[Cell]]]) -> Sheet:
+    """The first row that is not blank names the columns; blank rows are left out."""
+    filled = [(line, cells) for line, cells in lines if any(_text(c) for c in cells)]
+    if not filled:
+        return Sheet([], [])
+    return Sheet([_text(c) for c in filled[0][1]], filled[1:])
 
 
 def _cell(value: Any) -> Cell:

@@ -218,13 +218,14 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
 
     metrics = write_xlsx(tmp_path / "m.xlsx", ["工号", "月份", "指标", "数值"], [
         ["E00000", "2026-3", "销售额", "1,234.5"],
+        [None, " ", None, ""],  # a blank row is left out, and still counts as a line
         ["E00000", date(2026, 4, 1), "销售额", 2000],
         ["E00001", "2026-13", "销售额", "3"],
         ["E00001", "2026-03", "销售额", "很多"]])
     result = cli("import", "metrics", metrics)
     assert result.exit_code == 1 and problems(result) == [
-        "line 4: 月份: 2026-13 is not a month like 2026-03",
-        "line 5: 数值: 很多 is not a number"]
+        "line 5: 月份: 2026-13 is not a month like 2026-03",
+        "line 6: 数值: 很多 is not a number"]
     assert stored(forms, "imported_metrics") == []
     assert cli("import", "metrics", metrics, "--skip-bad").exit_code == 0
     assert forms.sql("select month, metric, value from imported_metrics order by month") == [
