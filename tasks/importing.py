@@ -36,7 +36,7 @@ from storage.models import (
     ImportedReward,
     ImportedTraining,
 )
-from storage.names import NAME_MAX, InvalidPerson, check_email, check_name
+from storage.names import BIDI_CONTROLS, NAME_MAX, InvalidPerson, check_email, check_name
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
 from tasks.import_columns import COLUMNS, KEYS, OPTIONAL, Kind
@@ -78,8 +78,15 @@ class Problem:
     message: str
 
     def told(self, locale: str) -> str:
-        return gettext(locale, "line %(line)s: %(column)s: %(problem)s") % {
-            "line": self.line, "column": self.column, "problem": self.message}
+        return shown(gettext(locale, "line %(line)s: %(column)s: %(problem)s") % {
+            "line": self.line, "column": self.column, "problem": self.message})
+
+
+def shown(text: str) -> str:
+    """Text from a file as a terminal may print it: control characters (an escape sequence
+    would drive the terminal) and bidi overrides written as \\uXXXX."""
+    return "".join(c if c.isprintable() and c not in BIDI_CONTROLS else f"\\u{ord(c):04x}"
+                   for c in text)
 
 
 @dataclass
@@ -217,7 +224,10 @@ def _lookup(info: ValidationInfo) -> Lookup:
 
 
 def _wrong(info: ValidationInfo, message: str, **params: Any) -> ValueError:
-    return ValueError(gettext(_lookup(info).locale, message) % params)
+    # A value is quoted back as the file has it, cut short: a cell may hold a whole letter.
+    cut = {k: v[:60] + "…" if isinstance(v, str) and len(v) > 60 else v
+           for k, v in params.items()}
+    return ValueError(gettext(_lookup(info).locale, message) % cut)
 
 
 def _text(value: Cell) -> str:

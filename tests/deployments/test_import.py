@@ -173,6 +173,13 @@ def test_a_missing_column_a_repeated_id_and_who_may_import(forms: Forms,  # noqa
     result = cli("import", "employees", twice, "--dry-run")
     assert result.exit_code == 1
     assert problems(result) == ["line 4: employee_id: the same employee_id as line 2"]
+    # What a cell holds is quoted back, but never drives the terminal (an escape sequence).
+    sneaky = employee(3)
+    sneaky[3] = "\x1b[2J财务部"
+    result = cli("import", "employees", write_csv(tmp_path / "c.csv", EN, [sneaky], "utf-8"))
+    assert "\x1b" not in result.output
+    assert problems(result) == ["line 2: department: \\u001b[2J财务部 is not a department of "
+                                "the catalog (Human Resources, Marketing, Technology)"]
 
     from deployments.cli import app
 
