@@ -225,8 +225,7 @@ def _lookup(info: ValidationInfo) -> Lookup:
 
 def _wrong(info: ValidationInfo, message: str, **params: Any) -> ValueError:
     # A value is quoted back as the file has it, cut short: a cell may hold a whole letter.
-    cut = {k: v[:60] + "…" if isinstance(v, str) and len(v) > 60 else v
-           for k, v in params.items()}
+    cut = {k: v[:60] + "…" if k == "value" and len(v) > 60 else v for k, v in params.items()}
     return ValueError(gettext(_lookup(info).locale, message) % cut)
 
 
@@ -484,7 +483,7 @@ def check_rows(kind: Kind, sheet: Sheet, lookup: Lookup,
         else:
             key = tuple(getattr(row, k) for k in KEYS[kind])
             if key in first_line:
-                columns = "、".join(heading.get(k, k) for k in KEYS[kind])
+                columns = names(lookup.locale).join(heading.get(k, k) for k in KEYS[kind])
                 problems.append(Problem(line, heading["employee_id"], gettext(
                     lookup.locale, N_("the same %(columns)s as line %(line)s")) % {
                         "columns": columns, "line": first_line[key]}))

@@ -201,13 +201,15 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
         ["E00000", "customer-communication", "2025-04-01", ""],
         ["E00009", "企业文化", "2025-03-05", "90"],
         ["E00001", "Company culture", "2025-03-05", "101"],
-        ["E00001", "财务制度", "2025-03-05", "70"]], "gb18030")
+        ["E00001", "财务制度", "2025-03-05", "70"],
+        ["E00000", "culture", "2025-3-5", "86"]], "gb18030")
     result = cli("import", "history", history, "--skip-bad")
     assert result.exit_code == 0, result.output
     assert problems(result) == [
         "line 4: 工号: E00009 is not an imported employee: import the employees file first",
         "line 5: 成绩: 101 is not a score: a whole number from 0 to 100",
-        "line 6: 模块: 财务制度 is not a module of the catalog (" + forms_modules() + ")"]
+        "line 6: 模块: 财务制度 is not a module of the catalog (" + forms_modules() + ")",
+        "line 7: 工号: the same 工号, 模块, 完成日期 as line 2"]
     assert forms.sql("select employee_id, module_code, completed_on, score, source_file "
                      "from imported_training order by id") == [
         ("E00000", "culture", "2025-03-05", 85, "h.csv"),
