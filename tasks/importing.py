@@ -116,14 +116,19 @@ Progress = Callable[[str, int, int], None]
 class Sheet:
     headings: list[str]
     rows: list[tuple[int, list[Cell]]]  # (the file's line, its cells), blank rows left out
+    heading_line: int = 1
 
 
-def read_sheet(path: Path) -> Sheet:
-    """The rows of a CSV or XLSX file with their line numbers; UnreadableFile when it is
-    neither."""
+# Rows a sheet may have above its headings: a title (某某公司员工花名册), an export date.
+TITLE_ROWS = 5
+
+
+def read_sheet(path: Path, kind: Kind) -> Sheet:
+    """The rows of a CSV or XLSX file with their line numbers, below the row naming the
+    kind's columns; UnreadableFile when the file is neither."""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        return _read_xlsx(path)
-    return _read_csv(path.read_bytes())
+        return _sheet(_read_xlsx(path), kind)
+    return _sheet(_read_csv(path.read_bytes()), kind)
 
 
 def decode(data: bytes) -> str:
@@ -136,7 +141,7 @@ def decode(data: bytes) -> str:
                             "as “CSV UTF-8” or as XLSX"))
 
 
-def _read_csv(data: bytes) -> Sheet:
+def _read_csv(data: bytes) -> list[tuple[int, list[Cell]]]:
     reader = csv.reader(io.StringIO(decode(data), newline=""))
     lines: list[tuple[int, list[Cell]]] = []
     while True:
@@ -148,10 +153,10 @@ def _read_csv(data: bytes) -> Sheet:
         except csv.Error as exc:
             raise UnreadableFile(N_("line %(line)s: %(error)s"), line=line, error=exc) from None
         lines.append((line, list(cells)))
-    return _sheet(lines)
+    return lines
 
 
-def _read_xlsx(path: Path) -> Sheet:
+def _read_xlsx(path: Path) -> list[tuple[int, list[Cell]]]:
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
@@ -163,18 +168,21 @@ def _read_xlsx(path: Path) -> Sheet:
         raise UnreadableFile(N_("not an XLSX workbook (%(error)s): save it from Excel as XLSX "
                                 "or as CSV"), error=exc) from None
     try:
-        return _sheet([(line, [_cell(v) for v in values]) for line, values in
-                       enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)])
+        return [(line, [_cell(v) for v in values]) for line, values in
+                enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)]
     finally:
         workbook.close()
 
 
-def _sheet(lines: list[tuple[int, list[Cell]]]) -> Sheet:
-    """The first row that is not blank names the columns; blank rows are left out."""
+def _sheet(lines: list[tuple[int, list[Cell]]], kind: Kind) -> Sheet:
+    """The columns are named by the first row that names all the kind's required ones (among
+    the first TITLE_ROWS rows), else by the first row; blank rows are left out."""
     filled = [(line, cells) for line, cells in lines if any(_text(c) for c in cells)]
     if not filled:
         return Sheet([], [])
-    return Sheet([_text(c) for c in filled[0][1]], filled[1:])
+    at = next((i for i, (_line, cells) in enumerate(filled[:TITLE_ROWS])
+               if not match_columns(kind, [_text(c) for c in cells], "en")[2]), 0)
+    return Sheet([_text(c) for c in filled[at][1]], filled[at + 1:], filled[at][0])
 
 
 def _cell(value: Any) -> Cell:
@@ -439,10 +447,11 @@ ROW_MODELS: dict[Kind, type[_Row]] = {Kind.EMPLOYEES: EmployeeRow, Kind.HISTORY:
                                       Kind.METRICS: MetricRow, Kind.REWARDS: RewardRow}
 
 
-def match_columns(kind: Kind, headings: list[str],
-                  locale: str) -> tuple[dict[str, int], dict[str, str], list[Problem]]:
+def match_columns(kind: Kind, headings: list[str], locale: str, line: int = 1,
+                  ) -> tuple[dict[str, int], dict[str, str], list[Problem]]:
     """Which cell holds each field and the heading the file gives it; a missing column is a
-    problem on line 1. Headings are matched in either language, ignoring case and spaces."""
+    problem on the headings' line. Headings are matched in either language, ignoring case
+    and spaces."""
     def plain(heading: str) -> str:
         return re.sub(r"[\s_-]+", "_", heading.strip().lstrip("\ufeff")).strip("_").casefold()
 
@@ -455,7 +464,7 @@ def match_columns(kind: Kind, headings: list[str],
         if found is not None:
             index[name], heading[name] = found, headings[found].strip().lstrip("\ufeff")
         elif name not in OPTIONAL:
-            problems.append(Problem(1, "/".join(words), gettext(
+            problems.append(Problem(line, "/".join(words), gettext(
                 locale, N_("column missing: the first line names the columns"))))
     return index, heading, problems
 
@@ -463,7 +472,8 @@ def match_columns(kind: Kind, headings: list[str],
 def check_rows(kind: Kind, sheet: Sheet, lookup: Lookup,
                progress: Progress | None = None) -> tuple[list[tuple[int, _Row]], list[Problem]]:
     """Every row checked: the good ones with their lines, and every problem found."""
-    index, heading, problems = match_columns(kind, sheet.headings, lookup.locale)
+    index, heading, problems = match_columns(kind, sheet.headings, lookup.locale,
+                                             sheet.heading_line)
     if problems:
         return [], problems
     model = ROW_MODELS[kind]
@@ -574,11 +584,12 @@ def import_file(*, kind: Kind, path: Path, by_email: str, locale: str, via: str 
     nothing in a dry run). Raises NotPermitted unless the person may import, UnreadableFile."""
     by = check(action="import", target=Target("area", f"import:{kind}", "hr"), via=via,
                by_email=by_email)
-    sheet = read_sheet(path)
+    sheet = read_sheet(path, kind)
     report = ImportReport(kind, path.name, rows=len(sheet.rows))
-    missing = match_columns(kind, sheet.headings, locale)[2]
+    missing = match_columns(kind, sheet.headings, locale, sheet.heading_line)[2]
     if missing:  # no row can be read: nothing to skip to, whatever the caller asked
-        report.problems, report.bad_lines, report.columns_missing = missing, [1], True
+        report.problems, report.columns_missing = missing, True
+        report.bad_lines = [sheet.heading_line]
         return report
     with reading() as session:
         employees = session.scalars(select(ImportedEmployee.employee_id))

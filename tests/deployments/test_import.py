@@ -225,7 +225,9 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
     assert "企业文化 · 2025年3月5日（周三）完成 · 成绩 85 分" in earlier
     assert "客户沟通 · 2025年4月1日（周二）完成" in earlier and "（导入自 h.csv）" in earlier
 
-    metrics = write_xlsx(tmp_path / "m.xlsx", ["工号", "月份", "指标", "数值"], [
+    # Above the headings, a title row and a blank one, as many exports have.
+    metrics = write_xlsx(tmp_path / "m.xlsx", ["2026年一季度业绩"], [
+        [], ["工号", "月份", "指标", "数值"],
         ["E00000", "2026-3", "销售额", "1,234.5"],
         [None, " ", None, ""],  # a blank row is left out, and still counts as a line
         ["E00000", date(2026, 4, 1), "销售额", 2000],
@@ -233,8 +235,8 @@ def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa
         ["E00001", "2026-03", "销售额", "很多"]])
     result = cli("import", "metrics", metrics)
     assert result.exit_code == 1 and problems(result) == [
-        "line 5: 月份: 2026-13 is not a month like 2026-03",
-        "line 6: 数值: 很多 is not a number"]
+        "line 7: 月份: 2026-13 is not a month like 2026-03",
+        "line 8: 数值: 很多 is not a number"]
     assert stored(forms, "imported_metrics") == []
     assert cli("import", "metrics", metrics, "--skip-bad").exit_code == 0
     assert forms.sql("select month, metric, value from imported_metrics order by month") == [
