@@ -18,6 +18,7 @@ from rich.table import Table
 from storage.catalog import Catalog, CatalogInvalid, load_catalog
 from storage.settings import get_settings
 from tasks.i18n import N_
+from tasks.import_columns import Kind as ImportKind
 
 if TYPE_CHECKING:
     from deployments.stack import Stack
@@ -576,6 +577,92 @@ def _print_verdicts(results: list[dict]) -> None:
         summary.add_row(*_row(party, len(causes), "\n".join(causes)))
     console.print(summary)
 
+
+
+class _Bar:
+    """A progress bar on stderr for files of more than BAR_FROM rows (one line per phase)."""
+
+    BAR_FROM = 1000
+
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self.progress = Progress(console=err, transient=False)
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if total <= self.BAR_FROM:
+            return
+        if phase not in self.tasks:
+            if not self.tasks:
+                self.progress.start()
+            self.tasks[phase] = self.progress.add_task(_(phase), total=total)
+        self.progress.update(self.tasks[phase], completed=done)
+
+    def stop(self) -> None:
+        if self.tasks:
+            self.progress.stop()
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds")],
+    file: Annotated[Path, typer.Argument(help="A CSV (UTF-8 or GB18030) or XLSX file",
+                                         exists=True, dir_okay=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, change nothing; "
+                                          "exit 1 when a row is bad")] = False,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Import the good rows and list "
+                                           "the bad ones")] = False,
+) -> None:
+    """Move in from the old system: employees, training history, monthly metrics, rewards.
+
+    Columns are named in Chinese or English (工号/employee_id, 姓名/name, 邮箱/email,
+    部门/department, 岗位/position, 入职日期/hired_on; 模块/module, 完成日期/completed_on,
+    成绩/score; 月份/month, 指标/metric, 数值/value; 日期/date, 类型/kind, 说明/note).
+    Without --skip-bad one bad row means nothing is imported. Importing the same file again
+    changes nothing; a row whose key is stored with other values updates it.
+    """
+    from tasks.importing import UnreadableFile, import_file
+    from tasks.permissions import NotPermitted
+
+    by = _acting_as(ctx)
+    locale = get_settings().default_locale
+    bar = _Bar()
+    try:
+        report = import_file(kind=kind, path=file, by_email=by, locale=locale,
+                             dry_run=dry_run, skip_bad=skip_bad, progress=bar)
+    except NotPermitted as exc:
+        raise _refused(exc) from None
+    except UnreadableFile as exc:
+        raise _fail(f"{file}: {exc.told(locale)}") from None
+    finally:
+        bar.stop()
+    for problem in report.problems:
+        typer.echo(problem.told(locale), err=True)
+    counts = {"file": file.name, "rows": report.rows, "bad": len(report.bad_lines),
+              "added": report.added, "updated": report.updated,
+              "unchanged": report.unchanged}
+    if report.columns_missing:
+        raise _fail(_("%(file)s lacks the columns listed above: nothing was "
+                      "changed.") % counts)
+    if not report.written:
+        if dry_run:
+            console.print(escape(_("Dry run of %(file)s: %(rows)s rows, %(bad)s bad; it would "
+                                   "add %(added)s, update %(updated)s and leave %(unchanged)s "
+                                   "as they are. Nothing was changed.") % counts))
+        else:
+            console.print(escape(_("%(file)s: %(bad)s bad row(s), so nothing was imported. "
+                                   "Correct them, or import the good rows with --skip-bad.")
+                                 % counts))
+        if report.problems:
+            raise typer.Exit(1)
+        return
+    console.print(escape(_("Imported %(file)s: %(added)s added, %(updated)s updated, "
+                           "%(unchanged)s already there.") % counts))
+    if report.bad_lines:
+        console.print(escape(_("%(bad)s bad row(s) skipped, lines: %(lines)s") % {
+            "bad": len(report.bad_lines), "lines": ", ".join(map(str, report.bad_lines))}))
 
 
 @app.command("revoke-sessions")

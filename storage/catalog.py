@@ -213,7 +213,7 @@ class Scope(StrEnum):
 
 Role = Literal["hr", "owner", "appraiser", "hire", "boss"]
 Action = Literal["plan", "start", "track", "read", "handoff", "edit-module", "edit-quiz", "grade",
-                 "appraise", "study", "quiz"]
+                 "appraise", "study", "quiz", "import"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 

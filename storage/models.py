@@ -399,3 +399,67 @@ class RateEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bucket: Mapped[str] = mapped_column(String(100))  # e.g. sign-in:address:<keyed hash>
     at: Mapped[datetime]
+
+
+# --- moving in: what the old system's spreadsheets held (`jieli import`) -----------------
+# Keyed by the old system's own identifiers, so that importing the same file again finds
+# every row already there; `source_file` and `imported_at` say where each came from.
+
+
+class ImportedEmployee(Base):
+    """An employee as the old system's spreadsheet lists them (工号 is their key)."""
+
+    __tablename__ = "imported_employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    department: Mapped[str] = mapped_column(String(64))  # a catalog department code
+    position: Mapped[str] = mapped_column(String(64))  # a catalog position code
+    hired_on: Mapped[date] = mapped_column(Date)
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]
+
+
+class ImportedTraining(Base):
+    """A module an employee completed in the old system: training, marked as imported."""
+
+    __tablename__ = "imported_training"
+    __table_args__ = (UniqueConstraint("employee_id", "module_code", "completed_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("imported_employees.employee_id"))
+    module_code: Mapped[str] = mapped_column(String(64))
+    completed_on: Mapped[date] = mapped_column(Date)
+    score: Mapped[int | None]
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]
+
+
+class ImportedMetric(Base):
+    """One monthly figure of an employee (sales, tickets closed …) from the old system."""
+
+    __tablename__ = "imported_metrics"
+    __table_args__ = (UniqueConstraint("employee_id", "month", "metric"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("imported_employees.employee_id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    metric: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float]
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]
+
+
+class ImportedReward(Base):
+    """A reward or penalty from the old system. Every field is part of what it is, so it is
+    keyed by a hash of them all (a note may be long): a changed note is another record."""
+
+    __tablename__ = "imported_rewards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("imported_employees.employee_id"),
+                                             index=True)
+    happened_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # reward | penalty
+    note: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256, hex
+    source_file: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime]

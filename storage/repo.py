@@ -22,6 +22,8 @@ from storage.models import (
     Department,
     Gate,
     Handoff,
+    ImportedEmployee,
+    ImportedTraining,
     Material,
     Module,
     OutboxMessage,
@@ -335,3 +337,12 @@ def department(*, session: Session, code: str) -> Department:
         raise LookupError(f"no department {code!r}")
     return dept
 
+
+def imported_training(*, session: Session, email: str) -> list[ImportedTraining]:
+    """What the old system says the employee with this address completed, oldest first: it
+    counts as training like Jieli's own, and is told apart as imported."""
+    return list(session.scalars(
+        select(ImportedTraining)
+        .join(ImportedEmployee, ImportedEmployee.employee_id == ImportedTraining.employee_id)
+        .where(ImportedEmployee.email == email.strip().lower())
+        .order_by(ImportedTraining.completed_on, ImportedTraining.id)))

@@ -79,6 +79,16 @@ class Leg:
 
 
 @dataclass(frozen=True)
+class ImportedLeg:
+    """A module the old system says the hire completed (`jieli import history`)."""
+
+    title: str
+    completed: str
+    score: int | None
+    source: str  # the file it came from
+
+
+@dataclass(frozen=True)
 class Timeline:
     """The training record (培训记录): each module's legs, the appraisal, the findings."""
 
@@ -90,6 +100,7 @@ class Timeline:
     scores: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "pending"
     findings: list[dict[str, Any]] = field(default_factory=list)
+    imported: list[ImportedLeg] = field(default_factory=list)
 
 
 def run_timeline(run_id: int, locale: str) -> Timeline:
@@ -132,7 +143,10 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                      for s in session.scalars(select(AppraisalScore).where(
                          AppraisalScore.run_id == run_id).order_by(AppraisalScore.id))]
         verdict = verdict_of(session, run_id)
+        imported = [ImportedLeg(n.module(t.module_code), spoken_day(t.completed_on, locale),
+                                t.score, t.source_file)
+                    for t in repo.imported_training(session=session, email=run.hire.email)]
         return Timeline(run.id, run.hire.name, run.plan.position.title.get(lang),
                         first_day(run.start_date, locale, line=True), legs, appraisal,
                         verdict.outcome,
-                        readable_findings(verdict.findings, run.plan, locale))
+                        readable_findings(verdict.findings, run.plan, locale), imported)

@@ -96,13 +96,14 @@ def test_every_page_renders_in_both_languages():
 
     from tasks.i18n import jinja_env
     from tasks.learning import QuizResult
-    from tasks.tracking import Leg, Timeline
+    from tasks.tracking import ImportedLeg, Leg, Timeline
 
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
               "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
     timeline = Timeline(1, "张伟", "市场专员", "将于12月1日（周二）入职", [
-        Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])])
+        Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])],
+        imported=[ImportedLeg("企业文化", "2025年3月5日（周三）", 85, "history.csv")])
     context = {
         "home.html": {}, "error.html": {"kind": "expired"},
         "handoff.html": {"person": person, "module": module, "problems": [],
