@@ -46,11 +46,12 @@ OTHER = {"zh_CN": ("en", "English"), "en": ("zh-CN", "中文")}
 QUIZ_MODULE = {"zh_CN": "customer-communication", "en": "culture"}
 HANDOFF_FORM, HANDOFF_REFUSED, HANDOFF_DONE = "etiquette", "rules", "product-knowledge"
 # What a phone makes the reader swipe sideways to see: the page itself, or a box of it (a
-# table in a scrolling box hides its last columns just as well).
+# table in a scrolling box hides its last columns just as well). The page is measured against
+# the screen (clientWidth): a phone widens window.innerWidth to whatever the page overflows to.
 SIDEWAYS = """() => {
-  const wide = [];
-  if (document.documentElement.scrollWidth > window.innerWidth)
-    wide.push(`page: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+  const wide = [], page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth)
+    wide.push(`page: ${page.scrollWidth} > ${page.clientWidth}`);
   for (const e of document.body.querySelectorAll("*"))
     if (e.scrollWidth > e.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(e).overflowX))
       wide.push(`${e.tagName.toLowerCase()}: ${e.scrollWidth} > ${e.clientWidth}`);
