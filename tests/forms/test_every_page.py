@@ -4,9 +4,11 @@ played on real storage.
 
 Each page is kept as a screenshot (test-artifacts/screenshots/pages/<page>-<locale>-<width>.png)
 and fails when its visible text shows a catalog code or an ISO date, when a phone has to
-scroll sideways, when it has no link to itself in the other language or its `<html lang>` is
-not the reader's, when a Chinese page's heading has no Chinese, or when an English page shows
-Chinese other than people's names.
+scroll sideways (the page or a box in it), when it has no link to itself in the other language
+or its `<html lang>` is not the reader's, when a Chinese page's heading has no Chinese or its
+text has English left in it or Latin punctuation after Chinese, or when an English page shows
+Chinese other than people's names. HR's session comes from the emailed sign-in link, opened
+outside the browser (tests/security/test_browser_sessions.py signs in inside it).
 """
 
 from __future__ import annotations
