@@ -135,6 +135,30 @@ class Position(Strict):
     appraisal: Appraisal
 
 
+class PlannedModule(Strict):
+    """A module as a run's plan holds it: what the hire is held to, fixed at the run's start."""
+
+    code: str
+    owner: str
+    title: Text
+    study_days: int
+    pass_mark: int
+    attempts: int
+    materials: list[Material] = []
+
+
+class Plan(Strict):
+    """A snapshot of the position at a run's start (`runs.plan`): a later change of the
+    catalog does not change what a running hire is held to."""
+
+    position: Position
+    modules: list[PlannedModule]
+    handoff_due_days: int
+
+    def module(self, code: str) -> PlannedModule | None:
+        return next((m for m in self.modules if m.code == code), None)
+
+
 class PositionsFile(Strict):
     positions: list[Position] = Field(min_length=1)
 

@@ -28,6 +28,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from storage.catalog import Plan
+
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -56,6 +58,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class PlanJSON(TypeDecorator[Plan]):
+    """A run's plan: JSON in the database, a typed `Plan` in Python."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Plan | None, dialect: Dialect) -> Any:
+        return None if value is None else value.model_dump(mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Plan | None:
+        return None if value is None else Plan.model_validate(value)
 
 
 class Base(DeclarativeBase):
@@ -185,7 +200,7 @@ class Run(Base):
     position_code: Mapped[str] = mapped_column(ForeignKey("positions.code"))
     start_date: Mapped[date] = mapped_column(Date)  # the hire's first working day
     started_at: Mapped[datetime]  # when HR started the run
-    plan: Mapped[dict[str, Any]]
+    plan: Mapped[Plan] = mapped_column(PlanJSON)
     status: Mapped[str] = mapped_column(String(20), default=RunStatus.ACTIVE)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     # Names the run beyond this database (Prefect's idempotency key for its flow run).

@@ -81,25 +81,16 @@ def sync_catalog(*, session: Session, catalog: cat.Catalog) -> None:
     session.flush()
 
 
-def plan_for(catalog: cat.Catalog, position_code: str) -> dict[str, Any]:
+def plan_for(catalog: cat.Catalog, position_code: str) -> cat.Plan:
     """A snapshot of the position at the run's start: what the run will hold the hire to."""
     position = catalog.positions[position_code]
-    return {
-        "position": position.model_dump(mode="json"),
-        "modules": [
-            {
-                "code": m.code,
-                "owner": m.owner,
-                "title": m.title.model_dump(),
-                "study_days": m.study_days,
-                "pass_mark": m.quiz.pass_mark,
-                "attempts": m.quiz.attempts,
-                "materials": [x.model_dump(mode="json") for x in m.materials],
-            }
-            for m in (catalog.modules[c] for c in position.modules)
-        ],
-        "handoff_due_days": catalog.rules.handoff_due_days,
-    }
+    return cat.Plan(
+        position=position,
+        modules=[cat.PlannedModule(code=m.code, owner=m.owner, title=m.title,
+                                   study_days=m.study_days, pass_mark=m.quiz.pass_mark,
+                                   attempts=m.quiz.attempts, materials=m.materials)
+                 for m in (catalog.modules[c] for c in position.modules)],
+        handoff_due_days=catalog.rules.handoff_due_days)
 
 
 def create_run(

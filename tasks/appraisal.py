@@ -42,7 +42,7 @@ def appraiser_of(*, run_id: int) -> Person:
     """The manager of the department the hire's position belongs to."""
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        dept = repo.department(session=session, code=run.plan["position"]["department"])
+        dept = repo.department(session=session, code=run.plan.position.department)
         return dept.manager
 
 
@@ -63,8 +63,8 @@ def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[s
         if link is not None:
             repo.spend_link(session=session, link=link, now=now)
         run = repo.get_run(session=session, run_id=run_id)
-        items = run.plan["position"]["appraisal"]["items"]
-        expected = {(i["code"], c) for i in items for c in i["criteria"]}
+        items = run.plan.position.appraisal.items
+        expected = {(i.code, str(c)) for i in items for c in i.criteria}
         given = {(item, c) for item, crit in scores.items() for c in crit}
         if given != expected:
             missing = sorted(f"{i}.{c}" for i, c in expected - given)
@@ -122,31 +122,31 @@ def appraisal_form(run_id: int, locale: str) -> AppraisalForm:
         run = repo.get_run(session=session, run_id=run_id)
         handoffs = repo.handoffs_of(session=session, run_id=run_id)
         assignments = repo.assignments_of(session=session, run_id=run_id)
-        titles = {m["code"]: m["title"][lang] for m in run.plan["modules"]}
+        titles = {m.code: m.title.get(lang) for m in run.plan.modules}
         training = []
-        for module in run.plan["modules"]:
-            handoff, assignment = handoffs.get(module["code"]), assignments.get(module["code"])
-            dept = repo.department(session=session, code=module["owner"])
+        for module in run.plan.modules:
+            handoff, assignment = handoffs.get(module.code), assignments.get(module.code)
+            dept = repo.department(session=session, code=module.owner)
             scores = list(session.scalars(
                 select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment.id)
                 .order_by(QuizAttempt.attempt_no))) if assignment else []
             handed = handoff.delivered_at if handoff and handoff.delivered_at else now
             studied = assignment.completed_at if assignment and assignment.completed_at else now
             training.append(Trained(
-                title=module["title"][lang],
+                title=module.title.get(lang),
                 status=assignment.status if assignment else "waiting",
-                scores=scores, pass_mark=module["pass_mark"],
+                scores=scores, pass_mark=module.pass_mark,
                 handoff_late_days=days_overdue(handoff.due_at, handed) if handoff else 0,
                 handed_off=bool(handoff and handoff.delivered_at),
                 department=dept.name_en if lang == "en" else dept.name_zh,
                 study_late_days=days_overdue(assignment.due_at, studied) if assignment else 0,
                 finished=bool(assignment and assignment.completed_at)))
-        appraisal = run.plan["position"]["appraisal"]
+        appraisal = run.plan.position.appraisal
         return AppraisalForm(
-            hire=run.hire.name, position=run.plan["position"]["title"][lang],
-            pass_mark=appraisal["pass_mark"],
-            items=[{"code": i["code"], "title": i["title"][lang], "criteria": i["criteria"],
-                    "module": titles.get(i["module"], i["module"])} for i in appraisal["items"]],
+            hire=run.hire.name, position=run.plan.position.title.get(lang),
+            pass_mark=appraisal.pass_mark,
+            items=[{"code": i.code, "title": i.title.get(lang), "criteria": i.criteria,
+                    "module": titles.get(i.module, i.module)} for i in appraisal.items],
             training=training)
 
 
@@ -162,7 +162,7 @@ def appraisal_submitted(run_id: int) -> Spent | None:
 
 def appraisal_day(run: Run) -> datetime:
     """The start of the position's appraisal day (day N after the hire's first day)."""
-    day = run.start_date + timedelta(days=run.plan["position"]["appraisal"]["day"])
+    day = run.start_date + timedelta(days=run.plan.position.appraisal.day)
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(get_settings().timezone))
 
 
@@ -181,7 +181,7 @@ def request_appraisal(run_id: int) -> bool:
         if now < opens:
             run.wake_at = opens  # nothing to do until then; the sweep wakes the run
             return False
-        dept = repo.department(session=session, code=run.plan["position"]["department"])
+        dept = repo.department(session=session, code=run.plan.position.department)
         due = due_after_working_days(opens, APPRAISAL_DUE_DAYS)
         _, created = repo.open_gate(session=session, run_id=run_id, kind="appraisal",
                                     subject="appraisal", waiting_on=dept.code, now=now, due=due)
@@ -190,7 +190,7 @@ def request_appraisal(run_id: int) -> bool:
             lang = normalize_locale(manager.locale)
             message = render(
                 "appraisal_request", to=Recipient(manager.name, manager.email, manager.locale),
-                hire=run.hire.name, position=run.plan["position"]["title"][lang],
+                hire=run.hire.name, position=run.plan.position.title.get(lang),
                 due=spoken_day(due, lang),
                 link=appraisal_link(appraiser_id=manager.id, run_id=run_id))
             repo.queue_message(session=session, key=f"appraisal-request:{run_id}",

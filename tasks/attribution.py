@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.catalog import AttributionRule, Condition, Responsible
+from storage.catalog import AppraisalItem, AttributionRule, Condition, Plan, Responsible
 from storage.models import (
     AppraisalScore,
     Assignment,
@@ -83,13 +83,13 @@ def first_rule(rules: list[AttributionRule], facts: Facts) -> AttributionRule | 
     return next((rule for rule in rules if holds(rule.when, facts)), None)
 
 
-def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[str, int],
+def gather_facts(session: Session, run: Run, item: AppraisalItem, scores: dict[str, int],
                  pass_mark: int, appraised_at: datetime, locale: str) -> Facts:
     def _(s: str) -> str:
         return gettext(locale, s)
 
-    module = next(m for m in run.plan["modules"] if m["code"] == item["module"])
-    code, title = module["code"], module["title"][normalize_locale(locale)]
+    module = next(m for m in run.plan.modules if m.code == item.module)
+    code, title = module.code, module.title.get(normalize_locale(locale))
 
     def day(moment: datetime) -> str:
         return spoken_day(moment, locale)
@@ -139,7 +139,7 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
     if attempts:
         evidence.append(_("quiz %(module)s: scores %(scores)s (pass mark %(mark)s)") % {
             "module": title, "scores": ", ".join(str(a.score) for a in attempts),
-            "mark": module["pass_mark"]})
+            "mark": module.pass_mark})
     elif assignment and assignment.due_at >= appraised_at:
         evidence.append(_("quiz %(module)s: not taken yet, not due before the appraisal "
                           "(due %(due)s)") % {"module": title,
@@ -152,7 +152,7 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
         evidence.append(_("%(count)s reminder(s) to the hire") % {"count": len(hire_reminders)})
     for criterion, score in sorted(scores.items()):
         evidence.append(_("appraisal %(item)s / %(criterion)s: %(score)s (pass mark %(mark)s)")
-                        % {"item": item["title"][normalize_locale(locale)],
+                        % {"item": item.title.get(normalize_locale(locale)),
                            "criterion": names(locale).criterion(criterion), "score": score,
                            "mark": pass_mark})
     failed, passed = split_criteria(scores, pass_mark)
@@ -161,7 +161,7 @@ def gather_facts(session: Session, run: Run, item: dict[str, Any], scores: dict[
                                                 appraised_at, False),
         delivered_late=bool(delivery and handoff and delivery.delivered_at > handoff.due_at),
         started_late=started_late, trained=trained,
-        attempts_left=False if len(attempts) >= module["attempts"] else True if trained
+        attempts_left=False if len(attempts) >= module.attempts else True if trained
         else was_due(assignment.due_at if assignment else None, appraised_at, True),
         failed=failed, passed=passed, evidence=evidence)
 
@@ -183,7 +183,7 @@ def verdict_of(session: Session, run_id: int) -> Verdict:
     if not scores:
         return Verdict("pending", [])
     pass_mark = repo.get_run(session=session, run_id=run_id) \
-        .plan["position"]["appraisal"]["pass_mark"]
+        .plan.position.appraisal.pass_mark
     failed = bool(split_criteria({f"{s.item}.{s.criterion}": s.score for s in scores},
                                  pass_mark)[0])
     findings = [{"item": f.item, "cause": f.cause, "responsible": f.responsible,
@@ -212,29 +212,28 @@ def attribute(run_id: int) -> Verdict:
         rows = list(session.scalars(select(AppraisalScore).where(
             AppraisalScore.run_id == run_id)))
         appraised_at = max(r.submitted_at for r in rows)
-        appraisal = run.plan["position"]["appraisal"]
+        appraisal = run.plan.position.appraisal
         done = {f.item for f in session.scalars(select(Finding).where(Finding.run_id == run_id))}
-        for item in appraisal["items"]:
-            scores = {r.criterion: r.score for r in rows if r.item == item["code"]}
-            if item["code"] in done or not split_criteria(scores, appraisal["pass_mark"])[0]:
+        for item in appraisal.items:
+            scores = {r.criterion: r.score for r in rows if r.item == item.code}
+            if item.code in done or not split_criteria(scores, appraisal.pass_mark)[0]:
                 continue
-            facts = gather_facts(session, run, item, scores, appraisal["pass_mark"],
+            facts = gather_facts(session, run, item, scores, appraisal.pass_mark,
                                  appraised_at, locale)
             rule = first_rule(catalog.rules.attribution, facts)
             cause = rule.cause if rule else "unattributed"
             responsible = ("unattributed" if rule is None else
-                           next(m["owner"] for m in run.plan["modules"]
-                                if m["code"] == item["module"])
+                           next(m.owner for m in run.plan.modules if m.code == item.module)
                            if rule.responsible == Responsible.OWNER else rule.responsible.value)
             remedial = list(rule.remedial) if rule else []
-            session.add(Finding(run_id=run_id, item=item["code"], cause=cause,
+            session.add(Finding(run_id=run_id, item=item.code, cause=cause,
                                 responsible=responsible, evidence=facts.evidence,
                                 remedial=remedial, created_at=now))
             for code in remedial:
                 _assign_remedial(session, run, code, now)
             repo.audit(session=session, actor="system", action="finding", object_type="run",
                        object_id=str(run_id), via="flow", now=now,
-                       detail={"item": item["code"], "cause": cause, "rule": cause,
+                       detail={"item": item.code, "cause": cause, "rule": cause,
                                "facts": {k: v if not isinstance(v, set) else sorted(v)
                                          for k, v in facts.__dict__.items()
                                          if k != "evidence"}})
@@ -282,18 +281,18 @@ def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> No
                        kind="assignment", message=message, now=now)
 
 
-def readable_findings(findings: list[dict[str, Any]], plan: dict[str, Any],
+def readable_findings(findings: list[dict[str, Any]], plan: Plan,
                       locale: str) -> list[dict[str, Any]]:
     """Findings as a person reads them: the item's title, the cause, who answers for it and
     the remedial modules by name (the stored finding keeps the codes)."""
     n = names(locale)
-    items = {i["code"]: i["title"][n.lang] for i in plan["position"]["appraisal"]["items"]}
+    items = {i.code: i.title.get(n.lang) for i in plan.position.appraisal.items}
     return [{"item": items.get(f["item"], f["item"]), "cause": n.cause(f["cause"]),
              "responsible": n.party(f["responsible"]), "evidence": f["evidence"],
              "remedial": n.modules(f["remedial"])} for f in findings]
 
 
-def verdict_markdown(hire: str, verdict: Verdict, plan: dict[str, Any], locale: str) -> str:
+def verdict_markdown(hire: str, verdict: Verdict, plan: Plan, locale: str) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
+from storage.catalog import PlannedModule
 from storage.models import (
     Department,
     Gate,
@@ -50,12 +50,12 @@ def open_handoff_gates(run_id: int) -> list[str]:
     """
     now = clock.now()
     waiting: list[str] = []
-    asks: dict[str, list[tuple[dict[str, Any], Handoff]]] = {}  # department -> new requests
+    asks: dict[str, list[tuple[PlannedModule, Handoff]]] = {}  # department -> new requests
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
-        due = due_after_working_days(run.started_at, run.plan["handoff_due_days"])
-        for module in run.plan["modules"]:
-            code = module["code"]
+        due = due_after_working_days(run.started_at, run.plan.handoff_due_days)
+        for module in run.plan.modules:
+            code = module.code
             repo.lock_module(session=session, module_code=code)
             delivery = repo.latest_delivery(session=session, module_code=code)
             if delivery:
@@ -64,7 +64,7 @@ def open_handoff_gates(run_id: int) -> list[str]:
                 repo.link_delivery(session=session, run_id=run.id, delivery=delivery)
                 continue
             waiting.append(code)
-            dept = repo.department(session=session, code=module["owner"])
+            dept = repo.department(session=session, code=module.owner)
             handoff, created = repo.ensure_handoff(
                 session=session, run=run, module_code=code, department=dept.code,
                 owner=dept.owner, now=now, due=due)
@@ -101,7 +101,7 @@ def recent_request(session: Session, *, module_code: str, owner_id: int, run_id:
 
 
 def _ask_owner(session: Session, run: Run, dept: Department,
-               requests: list[tuple[dict[str, Any], Handoff]], now: datetime) -> None:
+               requests: list[tuple[PlannedModule, Handoff]], now: datetime) -> None:
     """One email to the department's owner listing every module this pass newly requests.
 
     No email when each of these modules was asked of the same owner by a recent email
@@ -109,27 +109,27 @@ def _ask_owner(session: Session, run: Run, dept: Department,
     this hire is listed on the module's hand-off page and in the owner's next reminder.
     """
     owner = dept.owner
-    earlier = [recent_request(session, module_code=module["code"], owner_id=owner.id,
+    earlier = [recent_request(session, module_code=module.code, owner_id=owner.id,
                               run_id=run.id, now=now) for module, _ in requests]
     if all(earlier):
         repo.audit(session=session, actor="system", action="handoff-request-folded",
                    object_type="department", object_id=dept.code, via="flow", now=now,
                    detail={"run": run.id, "owner": owner.email,
-                           "modules": [m["code"] for m, _ in requests],
+                           "modules": [m.code for m, _ in requests],
                            "into": sorted({k for k in earlier if k})})
         return
     lang = normalize_locale(owner.locale)
     due = requests[0][1].due_at
     modules = [{
-        "title": module["title"][lang],
-        "materials": [m["title"][lang] for m in module["materials"]],
-        "link": make_link(path=f"/handoff/{module['code']}", action="handoff",
-                          person_id=owner.id, object_id=module["code"],
+        "title": module.title.get(lang),
+        "materials": [m.title.get(lang) for m in module.materials],
+        "link": make_link(path=f"/handoff/{module.code}", action="handoff",
+                          person_id=owner.id, object_id=module.code,
                           valid_for=HANDOFF_LINK_VALID_FOR),
     } for module, _ in requests]
     message = render(
         "handoff_request", to=Recipient(name=owner.name, email=owner.email, locale=owner.locale),
-        hire=run.hire.name, position=run.plan["position"]["title"][lang],
+        hire=run.hire.name, position=run.plan.position.title.get(lang),
         department=names(lang).department(dept.code), first_day=first_day(run.start_date, lang),
         due=spoken_day(due, lang),
         modules=modules)
@@ -139,7 +139,7 @@ def _ask_owner(session: Session, run: Run, dept: Department,
     for module, handoff in requests:
         handoff.request_key = key
         repo.audit(session=session, actor="system", action="handoff-requested",
-                   object_type="module", object_id=module["code"], via="flow", now=now,
+                   object_type="module", object_id=module.code, via="flow", now=now,
                    detail={"run": run.id, "owner": owner.email, "due": due.isoformat(),
                            "email": key})
 
@@ -154,7 +154,7 @@ def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
                    Gate.closed_at.is_(None), Run.status == RunStatus.ACTIVE)
             .order_by(Gate.due_at, Run.id)).all()
         return [{"name": run.hire.name,
-                 "position": run.plan["position"]["title"][lang],
+                 "position": run.plan.position.title.get(lang),
                  "start": first_day(run.start_date, lang),
                  "due": spoken_day(due, lang) if due else ""}
                 for run, due in rows]

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 
 from storage import clock, repo
-from storage.catalog import Question
+from storage.catalog import Plan, PlannedModule, Question
 from storage.models import Assignment, AssignmentStatus, DeliveredMaterial, Delivery, QuizAttempt
 from tasks.dates import due_after_working_days, spoken_day
 from tasks.email import Recipient, render
@@ -30,9 +30,9 @@ def assign_ready_modules(run_id: int) -> list[str]:
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         assigned = repo.assignments_of(session=session, run_id=run_id)
-        new: list[tuple[dict, Assignment]] = []
-        for module in run.plan["modules"]:
-            code = module["code"]
+        new: list[tuple[PlannedModule, Assignment]] = []
+        for module in run.plan.modules:
+            code = module.code
             if code in assigned:
                 continue
             delivery = repo.latest_delivery(session=session, module_code=code)
@@ -40,7 +40,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
                 continue
             # The study window counts from when the hire can study: the materials exist and
             # this pass tells them (a pass delayed by an outage does not eat their window).
-            due = due_after_working_days(now, module["study_days"])
+            due = due_after_working_days(now, module.study_days)
             assignment = Assignment(run_id=run_id, module_code=code, assigned_at=now,
                                     due_at=due, status=AssignmentStatus.ASSIGNED)
             session.add(assignment)
@@ -54,15 +54,15 @@ def assign_ready_modules(run_id: int) -> list[str]:
         lang = normalize_locale(hire.locale)
         message = render(
             "assignment", to=Recipient(name=hire.name, email=hire.email, locale=hire.locale),
-            pass_mark=min(m["pass_mark"] for m, _ in new),
+            pass_mark=min(m.pass_mark for m, _ in new),
             modules=[{
-                "title": m["title"][lang],
+                "title": m.title.get(lang),
                 "due": spoken_day(a.due_at, lang),
                 "link": study_link(person_id=hire.id, assignment_id=a.id),
-                **owner_note(repo.latest_delivery(session=session, module_code=m["code"])),
+                **owner_note(repo.latest_delivery(session=session, module_code=m.code)),
             } for m, a in new],
         )
-        codes = [m["code"] for m, _ in new]
+        codes = [m.code for m, _ in new]
         repo.queue_message(session=session, key=f"assignment:{run_id}:{','.join(codes)}",
                            run_id=run_id, kind="assignment", message=message, now=now)
         repo.audit(session=session, actor="system", action="modules-assigned",
@@ -149,15 +149,16 @@ def study_link(*, person_id: int, assignment_id: int) -> str:
                      object_id=str(assignment_id), valid_for=STUDY_LINK_VALID_FOR)
 
 
-def planned_module(plan: dict, code: str) -> dict:
+def planned_module(plan: Plan, code: str) -> PlannedModule:
     """The module as the run's plan has it; a remedial module (not in the plan) as the
     catalog has it now."""
-    found = next((m for m in plan["modules"] if m["code"] == code), None)
+    found = plan.module(code)
     if found is not None:
         return found
     module = get_catalog().modules[code]
-    return {"code": code, "title": module.title.model_dump(), "pass_mark": module.quiz.pass_mark,
-            "attempts": module.quiz.attempts, "study_days": module.study_days}
+    return PlannedModule(code=code, owner=module.owner, title=module.title,
+                         study_days=module.study_days, pass_mark=module.quiz.pass_mark,
+                         attempts=module.quiz.attempts, materials=module.materials)
 
 
 def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
@@ -190,11 +191,11 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
             QuizAttempt.assignment_id == assignment_id)) or 0
         questions = catalog.modules[assignment.module_code].quiz.questions
         score = grade(questions, answers)
-        passed = score >= planned["pass_mark"]
+        passed = score >= planned.pass_mark
         attempt_no = taken + 1
         session.add(QuizAttempt(assignment_id=assignment_id, attempt_no=attempt_no,
                                 score=score, passed=passed, taken_at=now))
-        left = planned["attempts"] - attempt_no
+        left = planned.attempts - attempt_no
         if passed or left == 0:
             assignment.status = AssignmentStatus.PASSED if passed else AssignmentStatus.FAILED
             assignment.completed_at = now
@@ -205,7 +206,7 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
             lang = normalize_locale(hire.locale)
             message = render(
                 "retest", to=Recipient(hire.name, hire.email, hire.locale),
-                module=planned["title"][lang], score=score, pass_mark=planned["pass_mark"],
+                module=planned.title.get(lang), score=score, pass_mark=planned.pass_mark,
                 attempts_left=left,
                 link=study_link(person_id=hire.id, assignment_id=assignment_id))
             repo.queue_message(session=session, key=f"retest:{assignment_id}:{attempt_no}",
@@ -220,7 +221,7 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
                                         Assignment.status == AssignmentStatus.ASSIGNED,
                                         Assignment.id != assignment_id)
             .order_by(Assignment.due_at, Assignment.id).limit(1))
-        result = QuizResult(assignment_id, assignment.module_code, score, planned["pass_mark"],
+        result = QuizResult(assignment_id, assignment.module_code, score, planned.pass_mark,
                             passed, attempt_no, left, wrong_answers(questions, answers),
                             following)
         run_id = run.id

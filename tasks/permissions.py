@@ -154,7 +154,7 @@ def assignment_target(session: Session, assignment_id: int) -> Target | None:
     if assignment is None:
         return None
     run = repo.get_run(session=session, run_id=assignment.run_id)
-    return Target("assignment", str(assignment_id), run.plan["position"]["department"],
+    return Target("assignment", str(assignment_id), run.plan.position.department,
                   run.hire_id)
 
 
@@ -163,4 +163,4 @@ def run_target(session: Session, run_id: int) -> Target | None:
     run = session.get(Run, run_id)
     if run is None:
         return None
-    return Target("run", str(run_id), run.plan["position"]["department"], run.hire_id)
+    return Target("run", str(run_id), run.plan.position.department, run.hire_id)

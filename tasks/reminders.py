@@ -62,7 +62,7 @@ def _people(session: Session, run: Run, gate: Gate, late: bool) -> list[Notice]:
     catalog = get_catalog()
     boss = repo.person_by_email(session=session, email=catalog.boss.email)
     hr = repo.department(session=session, code="hr")
-    position_dept = repo.department(session=session, code=run.plan["position"]["department"])
+    position_dept = repo.department(session=session, code=run.plan.position.department)
     notices: list[Notice] = []
     if gate.kind == "handoff":
         dept = repo.department(session=session, code=gate.waiting_on)
@@ -186,7 +186,7 @@ def _item(session: Session, lang: str, group: list[Leg], today: date) -> dict[st
     if gate.kind == "appraisal":
         what = gettext(lang, "the probation appraisal")
     else:
-        title = planned_module(run.plan, gate.subject)["title"][lang]
+        title = planned_module(run.plan, gate.subject).title.get(lang)
         if gate.kind == "handoff":
             what = gettext(lang, "the materials of %(module)s") % {"module": title}
         else:

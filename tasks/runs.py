@@ -83,7 +83,7 @@ def run_ui_url(run_id: int) -> str | None:
 
 def flow_run_name(run: Run) -> str:
     """张伟 · 市场专员 · #1: the hire, the position in the installation's language, the run."""
-    title = run.plan["position"]["title"][normalize_locale(get_settings().default_locale)]
+    title = run.plan.position.title.get(normalize_locale(get_settings().default_locale))
     return f"{run.hire.name} · {title} · #{run.id}"
 
 
@@ -314,7 +314,7 @@ def notice_cancelled_runs() -> list[int]:
                     "run_cancelled", to=Recipient(person.name, person.email, person.locale),
                     hire=run.hire.name, run_id=run_id,
                     when=spoken_time(state.timestamp, person.locale),
-                    position=run.plan["position"]["title"][normalize_locale(person.locale)],
+                    position=run.plan.position.title.get(normalize_locale(person.locale)),
                     link=ui_url(str(flow_run.id)))
                 # Keyed by the cancel itself: one email each time the run is cancelled.
                 repo.queue_message(session=session, key=f"run-cancelled:{run_id}:{state.id}",

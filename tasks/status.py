@@ -65,7 +65,7 @@ class RunView:
 def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunView:
     """The run's open gates as blockers, and how many legs of the relay are done."""
     lang = normalize_locale(locale)
-    titles = {m["code"]: m["title"][lang] for m in run.plan["modules"]}
+    titles = {m.code: m.title.get(lang) for m in run.plan.modules}
     blockers = []
     for gate in repo.open_gates(session=session, run_id=run.id):
         if gate.waiting_on == "hire":
@@ -79,7 +79,7 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
             module_title=titles.get(gate.subject, gate.subject), since=gate.opened_at,
             due_at=gate.due_at, days_overdue=days_overdue(gate.due_at, now)))
     assignments = repo.assignments_of(session=session, run_id=run.id)
-    modules = [m["code"] for m in run.plan["modules"]]
+    modules = [m.code for m in run.plan.modules]
     delivered = sum(1 for c in modules if repo.latest_delivery(session=session, module_code=c))
     # A module is finished when its quiz was passed or every attempt was used.
     finished = sum(1 for c in modules
@@ -167,9 +167,9 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     assignments = repo.assignments_of(session=session, run_id=run.id)
     rows: list[LegRow] = []
     study: list[LegRow] = []
-    for m in run.plan["modules"]:
-        code, title = m["code"], m["title"][lang]
-        department = repo.department(session=session, code=m["owner"])
+    for m in run.plan.modules:
+        code, title = m.code, m.title.get(lang)
+        department = repo.department(session=session, code=m.owner)
         owner = names(locale).member(department.code, department.owner.name)
         delivery = repo.latest_delivery(session=session, module_code=code)
         handoff = handoffs.get(code)
@@ -201,7 +201,7 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     appraisal = next((g for g in repo.open_gates(session=session, run_id=run.id)
                       if g.kind == "appraisal"), None)
     appraiser = repo.department(session=session,
-                                code=run.plan["position"]["department"]).manager.name
+                                code=run.plan.position.department).manager.name
     if appraised is not None:
         state = _("submitted %(day)s") % {"day": spoken_day(appraised, locale)}
     elif appraisal is not None:

@@ -56,7 +56,7 @@ def runs_overview(locale: str) -> list[RunRow]:
         for run in repo.active_runs(session=session):
             blockers = view_run(session=session, run=run, now=now, locale=locale).blockers
             rows.append(RunRow(run.id, run.hire.name, run.position_code,
-                               run.plan["position"]["title"][n.lang], run.status,
+                               run.plan.position.title.get(n.lang), run.status,
                                n.run_state(run.status),
                                first_day(run.start_date, locale, line=True),
                                blockers, _waiting(blockers, locale)))
@@ -108,17 +108,17 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
         handoffs = repo.handoffs_of(session=session, run_id=run_id)
         assignments = repo.assignments_of(session=session, run_id=run_id)
         legs = []
-        for m in run.plan["modules"]:
-            code = m["code"]
+        for m in run.plan.modules:
+            code = m.code
             h, a = handoffs.get(code), assignments.get(code)
             delivery = repo.latest_delivery(session=session, module_code=code)
             scores = [q.score for q in session.scalars(
                 select(QuizAttempt).where(QuizAttempt.assignment_id == a.id)
                 .order_by(QuizAttempt.attempt_no))] if a else []
             legs.append(Leg(
-                module=code, title=m["title"][lang],
-                owner=n.member(m["owner"],
-                               repo.department(session=session, code=m["owner"]).owner.name),
+                module=code, title=m.title.get(lang),
+                owner=n.member(m.owner,
+                               repo.department(session=session, code=m.owner).owner.name),
                 requested=when(h.requested_at) if h else "",
                 handoff_due=day(h.due_at) if h else "",
                 delivered=when(delivery.delivered_at) if delivery else "",
@@ -126,13 +126,13 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                 assigned=when(a.assigned_at) if a else "",
                 study_due=day(a.due_at) if a else "",
                 status=n.study_state(a.status) if a else "", scores=scores))
-        items = {i["code"]: i["title"][lang] for i in run.plan["position"]["appraisal"]["items"]}
+        items = {i.code: i.title.get(lang) for i in run.plan.position.appraisal.items}
         appraisal = [{"item": items.get(s.item, s.item), "criterion": n.criterion(s.criterion),
                       "score": s.score, "comment": s.comment, "by": s.appraiser_id}
                      for s in session.scalars(select(AppraisalScore).where(
                          AppraisalScore.run_id == run_id).order_by(AppraisalScore.id))]
         verdict = verdict_of(session, run_id)
-        return Timeline(run.id, run.hire.name, run.plan["position"]["title"][lang],
+        return Timeline(run.id, run.hire.name, run.plan.position.title.get(lang),
                         first_day(run.start_date, locale, line=True), legs, appraisal,
                         verdict.outcome,
                         readable_findings(verdict.findings, run.plan, locale))

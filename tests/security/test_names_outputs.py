@@ -53,19 +53,18 @@ def test_a_catalog_person_with_a_line_break_in_the_name_is_a_catalog_error(tmp_p
                for e in refused.value.errors)
 
 
-PLAN = {"position": {"appraisal": {"items": [
-    {"code": "scenario-simulation", "title": {"zh_CN": "情景模拟", "en": "Scenario simulation"}}]}}}
-
-
 def test_the_verdict_artifact_shows_a_markdown_name_as_text():
+    from storage.repo import plan_for
     from tasks.attribution import Verdict, verdict_markdown
+    from tasks.env import get_catalog
 
     verdict = Verdict(outcome="failed", findings=[{
         "item": "scenario-simulation", "cause": "not-delivered", "responsible": "marketing",
         "evidence": [f"{MARKDOWN_NAME} 未收到资料", "<script>x</script>"],
         "remedial": ["customer-communication"]}])
     rendered = MarkdownIt("commonmark").enable("table").render(
-        verdict_markdown(MARKDOWN_NAME, verdict, PLAN, "zh_CN"))
+        verdict_markdown(MARKDOWN_NAME, verdict, plan_for(get_catalog(), "marketing-specialist"),
+                         "zh_CN"))
     assert "<img" not in rendered and "<a " not in rendered and "<script>" not in rendered
     rows = re.findall(r"<tr>(.*?)</tr>", rendered, re.S)
     assert len(rows) == 2 and all(len(re.findall(r"<t[hd]>", r)) == 5 for r in rows)
