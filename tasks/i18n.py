@@ -13,6 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LOCALES = ("zh_CN", "en")
@@ -51,6 +52,11 @@ def gettext(locale: str, message: str) -> str:
     return translations(locale).gettext(message)
 
 
+def with_colon(label: str, locale: str) -> Markup:
+    """`label` and a colon as the language writes them: 部门负责人： / Department owners: ."""
+    return Markup(gettext(locale, "%(label)s: ")) % {"label": label}
+
+
 @lru_cache(maxsize=4 * len(LOCALES))
 def jinja_env(locale: str, package: str = "tasks") -> Environment:
     """Templates of <package>/templates with gettext bound to `locale`."""
@@ -75,5 +81,6 @@ def jinja_env(locale: str, package: str = "tasks") -> Environment:
         "department": n.department, "module": n.module, "modules": n.modules,
         "position": n.position, "party": n.party, "role": n.role, "run_state": n.run_state,
         "study_state": n.study_state, "cause": n.cause, "criterion": n.criterion,
+        "colon": partial(with_colon, locale=locale),
     })
     return env

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -71,18 +72,35 @@ class Forms:
         return run_id
 
 
-@pytest.fixture
-def forms(tmp_path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path) -> Iterator[Forms]:
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
+@contextmanager
+def ready_forms(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                migrated_storage: Path) -> Iterator[Forms]:
+    """The forms app on a copy of the ready installation in `data_dir`, Prefect out of reach."""
+    monkeypatch.setenv("JIELI_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     get_settings.cache_clear()
     get_catalog.cache_clear()
     from forms.app import app
 
     # A ready installation (migrated, catalog loaded), copied rather than migrated again.
-    shutil.copyfile(migrated_storage, tmp_path / "jieli.db")
+    shutil.copyfile(migrated_storage, data_dir / "jieli.db")
     with TestClient(app) as client:
         yield Forms(client)
     get_engine(get_settings().storage_url).dispose()
     get_settings.cache_clear()
     get_catalog.cache_clear()
+
+
+@pytest.fixture
+def forms(tmp_path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path) -> Iterator[Forms]:
+    with ready_forms(tmp_path, monkeypatch, migrated_storage) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def module_forms(tmp_path_factory: pytest.TempPathFactory,
+                 migrated_storage: Path) -> Iterator[Forms]:
+    """`forms` shared by a whole module: for tests that read one relay set up once."""
+    with pytest.MonkeyPatch.context() as monkeypatch, ready_forms(
+            tmp_path_factory.mktemp("forms"), monkeypatch, migrated_storage) as app:
+        yield app

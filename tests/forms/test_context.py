@@ -173,9 +173,9 @@ def test_the_appraisal_form_shows_pass_mark_criteria_and_training(forms: Forms):
     assert "情景模拟" in form and "方案讲解" in form
     for criterion in ("实操", "内容", "表达"):
         assert f">{criterion}</label>" in form
-    assert "客户沟通</strong>:" in form and "学习中（目前成绩：0；及格线 80 分）" in form
+    assert "客户沟通：</strong>学习中" in form and "学习中（目前成绩：0；及格线 80 分）" in form
     assert "市场部 晚交资料 3 天" in form
-    assert "企业文化</strong>:" in form and "未开始：培训资料尚未交接" in form
+    assert "企业文化：</strong>未开始" in form and "未开始：培训资料尚未交接" in form
     assert "仍未交接" not in form  # the other hand-offs are not due yet
     token = forms.token("appraise", MANAGER, str(run_id), valid_for=timedelta(days=30))
     clock.use_clock(clock.VirtualClock(forms.moment(due) + timedelta(days=5, hours=-1)))
@@ -183,7 +183,7 @@ def test_the_appraisal_form_shows_pass_mark_criteria_and_training(forms: Forms):
         later = forms.client.get(f"/appraise/{run_id}?t={token}").text
     finally:
         clock.use_clock(clock.SystemClock())
-    assert "方案撰写</strong>:" in later and "资料已逾期 5 天，市场部仍未交接" in later
+    assert "方案撰写：</strong>" in later and "资料已逾期 5 天，市场部仍未交接" in later
     assert "市场部 晚交资料 3 天" in later  # delivered late stays delivered late
 
     scores = {"score-scenario-simulation-practice": "70",

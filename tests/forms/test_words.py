@@ -8,10 +8,8 @@ person reads from it is collected as visible text and searched for the catalog's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from email import message_from_string, policy
-from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
@@ -19,114 +17,14 @@ from typer.testing import CliRunner
 
 from storage import clock, repo
 from tasks.dates import local_date, spoken_day
-from tasks.env import get_catalog, reading
+from tasks.env import reading
 from tests.forms.conftest import Forms
+from tests.forms.relay import APPRAISER, HIRE, HR, MARKETING_OWNER, assignment_of, play_relay
 from tests.security.conftest import server, sign_in  # noqa: F401  (server: a fixture)
+from tests.visible_text import Reading, visible
 
-HIRE = "zhang.wei@example.com"
-HR = "liu.fang@example.com"
-MARKETING_OWNER = "li.na@example.com"
-APPRAISER = "zhou.qiang@example.com"  # the marketing manager
-ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 URL = re.compile(r"https?://\S+")
 ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")  # an email address is data, not a code
-# Jieli's own codes of states, roles, causes and criteria: never shown inside Chinese text.
-OWN_CODES = {"active", "completed", "cancelled", "assigned", "passed", "failed", "pending",
-             "hire", "boss", "owner", "appraiser", "handoff", "study", "appraisal",
-             "practice", "content", "delivery", "unattributed"}
-
-
-class VisibleText(HTMLParser):
-    """The text a reader sees: text content, not attributes, URLs, styles or scripts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self._hidden += tag in ("style", "script")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._hidden -= tag in ("style", "script")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def visible(html: str) -> str:
-    parser = VisibleText()
-    parser.feed(html)
-    return " ".join(parser.parts)
-
-
-def catalog_codes() -> set[str]:
-    """Every code the catalog names something with: departments, modules, materials,
-    positions, appraisal items, causes."""
-    catalog = get_catalog()
-    codes = set(catalog.departments) | set(catalog.modules) | set(catalog.positions)
-    codes |= {m.code for module in catalog.modules.values() for m in module.materials}
-    codes |= {i.code for p in catalog.positions.values() for i in p.appraisal.items}
-    return codes | {r.cause for r in catalog.rules.attribution}
-
-
-def codes_in(text: str, locale: str) -> list[str]:
-    """The codes that appear as words in `text`. In Chinese any Latin code is one; in
-    English only the codes no English sentence has (hyphenated ones, department codes)."""
-    catalog = get_catalog()
-    if locale == "en":
-        codes = {c for c in catalog_codes() if "-" in c} | set(catalog.departments)
-    else:
-        codes = catalog_codes() | OWN_CODES
-    return sorted(c for c in codes
-                  if re.search(rf"(?<![A-Za-z0-9_-]){re.escape(c)}(?![A-Za-z0-9_-])", text))
-
-
-@dataclass
-class Reading:
-    """Everything a person reads about the relay, by where it was read."""
-
-    texts: dict[str, str] = field(default_factory=dict)
-
-    def add(self, where: str, text: str) -> None:
-        assert text.strip(), where
-        self.texts[where] = text
-
-    def problems(self, locale: str) -> dict[str, list[str]]:
-        found = {}
-        for where, text in self.texts.items():
-            codes = codes_in(text, locale)
-            days = ISO_DAY.findall(text)
-            if codes or days:
-                found[where] = codes + days
-        return found
-
-
-def play_relay(forms: Forms, start: date) -> int:
-    """A marketing specialist's relay up to the appraisal day, on real storage."""
-    from tasks.appraisal import request_appraisal
-    from tasks.handoff import deliver_materials, open_handoff_gates
-    from tasks.learning import assign_ready_modules, take_quiz
-    from tasks.runs import start_onboarding
-
-    run_id = start_onboarding(name="张伟", email=HIRE, position="marketing-specialist",
-                              start=start, by_email=HR, via="cli").run_id
-    open_handoff_gates.fn(run_id)
-    deliver_materials(module_code="culture", by_email=HR, via="cli")
-    for module in ("customer-communication", "proposal-writing"):
-        deliver_materials(module_code=module, by_email=MARKETING_OWNER, via="cli")
-    assign_ready_modules.fn(run_id)
-    quiz = get_catalog().modules["proposal-writing"].quiz
-    take_quiz(assignment_id=assignment_of(forms, run_id, "proposal-writing"),
-              answers={i: q.answer for i, q in enumerate(quiz.questions)}, via="cli", by_email=HIRE)
-    request_appraisal.fn(run_id)  # the appraisal day has come: the manager is asked
-    return run_id
-
-
-def assignment_of(forms: Forms, run_id: int, module: str) -> int:
-    return forms.sql("select id from assignments where run_id = :r and module_code = :m",
-                     r=run_id, m=module)[0][0]
 
 
 def artifacts(run_id: int, locale: str) -> dict[str, str]:

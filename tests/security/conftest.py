@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import message_from_string
 from email.message import EmailMessage
@@ -40,8 +41,8 @@ def virtual_clock() -> Iterator[clock.VirtualClock]:
     clock.use_clock(clock.SystemClock())
 
 
-@pytest.fixture
-def server(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The forms app behind a real HTTP server on a free port, its public base URL."""
     from forms.app import app
 
@@ -58,6 +59,13 @@ def server(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # n
     yield f"http://127.0.0.1:{port}"
     uv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def server(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+    """The forms app behind a real HTTP server on a free port, its public base URL."""
+    with serving(monkeypatch) as url:
+        yield url
 
 
 def emailed_links(app: Forms, to: str, kind: str) -> list[str]:
