@@ -106,7 +106,7 @@ def fail_the_appraisal(forms: Forms, run_id: int) -> None:
 
 
 def test_pages_emails_artifacts_and_cli_tables_show_names_and_days_not_codes(
-        forms: Forms, monkeypatch: pytest.MonkeyPatch):
+        forms: Forms):
     today = local_date(clock.now())
     start = today - timedelta(days=40)  # the hire started 40 days ago: the appraisal is due
     run_id = play_relay(forms, start)
@@ -117,9 +117,10 @@ def test_pages_emails_artifacts_and_cli_tables_show_names_and_days_not_codes(
 
     from deployments import cli
 
-    monkeypatch.setattr(cli.console, "width", 400)  # no cell is wrapped mid-word
     for command in (["runs"], ["outbox", "--all"], ["catalog", "show"]):
-        result = CliRunner().invoke(cli.app, command)
+        # Wide enough that no cell is wrapped mid-word. (Not by setting the console's width:
+        # undoing that pins every later command's console to the width it had.)
+        result = CliRunner().invoke(cli.app, command, env={"COLUMNS": "400"})
         assert result.exit_code == 0, result.output
         lines = ADDRESS.sub(" ", result.output).splitlines()
         if command == ["catalog", "show"]:  # its first column is the code, on purpose
