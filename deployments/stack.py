@@ -243,6 +243,9 @@ class Stack:
             [sys.executable, "-m", "uvicorn", "forms.app:app", "--host", s.forms_host,
              "--port", str(s.forms_port)],
             ready=lambda: http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"),
+            # A person waits for each answer: a resume Prefect cannot take now is deferred
+            # at once (housekeeping makes it within seconds), not after connection retries.
+            extra_env={"JIELI_PREFECT_CONNECT_RETRIES": "0"},
             port=(s.forms_host, s.forms_port))
 
     def child(self, name: str) -> Child:

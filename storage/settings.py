@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # "user:password" for Prefect's basic auth: the server asks for it and every client sends
     # it. Required when the Prefect server listens beyond loopback (its API has no login).
     prefect_auth_string: SecretStr | None = None
+    # How often a refused connection to Prefect is tried again by each call; None keeps
+    # Prefect's own default (3, about 3.5 s). `jieli up` gives the forms app 0.
+    prefect_connect_retries: int | None = Field(default=None, ge=0, le=10)
     forms_host: str = "127.0.0.1"
     forms_port: int = 8000
     # The address people reach the forms app at, used to build links in emails.

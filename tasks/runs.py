@@ -56,14 +56,19 @@ def prefect_client() -> Iterator[SyncPrefectClient]:
     url = settings.prefect_api_url
     auth = settings.prefect_auth_string.get_secret_value() \
         if settings.prefect_auth_string else None
+    # Prefect's client tries a refused connection 3 more times (about 3.5 s). The forms app
+    # sets 0: a person waits for its answer, and a resume it cannot make is deferred and made
+    # by housekeeping within seconds anyway.
+    httpx_settings = None if settings.prefect_connect_retries is None else {
+        "transport": httpx.HTTPTransport(retries=settings.prefect_connect_retries)}
     if PREFECT_API_URL.value() == url and PREFECT_API_AUTH_STRING.value() == auth:
         # Already so (the runner's processes, the simulator): copying Prefect's settings
         # for nothing costs about 50 ms a call.
-        with get_client(sync_client=True) as client:
+        with get_client(httpx_settings=httpx_settings, sync_client=True) as client:
             yield client
         return
     with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_API_AUTH_STRING: auth}), \
-            get_client(sync_client=True) as client:
+            get_client(httpx_settings=httpx_settings, sync_client=True) as client:
         yield client
 
 

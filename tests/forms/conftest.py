@@ -78,6 +78,7 @@ def ready_forms(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     """The forms app on a copy of the ready installation in `data_dir`, Prefect out of reach."""
     monkeypatch.setenv("JIELI_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("JIELI_PREFECT_CONNECT_RETRIES", "0")  # as `jieli up` runs the forms
     get_settings.cache_clear()
     get_catalog.cache_clear()
     from forms.app import app
