@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from storage.names import check_email, check_name
 
@@ -126,6 +134,12 @@ class Practice(Strict):
 
     coaching: Coaching | None = None
     assignment: PracticeAssignment | None = None
+
+    @model_validator(mode="after")
+    def _some_leg(self) -> Practice:
+        if self.coaching is None and self.assignment is None:
+            raise ValueError("practice needs coaching, an assignment, or both")
+        return self
 
 
 class Module(Strict):
