@@ -197,6 +197,8 @@ PAGES: dict[str, tuple[Callable[[Any, Site, View], int], int]] = {
     "hr-run": (go(lambda s, v: f"/hr/runs/{s.run_id}"), 200),
     "hr-raci": (go(lambda s, v: "/hr/positions/marketing-specialist"), 200),
     "hr-start": (go(lambda s, v: "/hr/hires/new"), 200),
+    "hr-employees": (go(lambda s, v: "/hr/employees"), 200),
+    "hr-employee": (go(lambda s, v: f"/hr/runs/{s.run_id}/employee"), 200),  # its report
     "handoff": (go(lambda s, v: s.handoff_link(HANDOFF_FORM)), 200),
     "handoff-refused": (handoff_refused, 422),
     "handoff-done": (handoff_done, 200),
