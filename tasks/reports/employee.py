@@ -396,21 +396,23 @@ def find_employees(query: str, page: int, locale: str, per_page: int = PER_PAGE)
         for e in session.scalars(select(ImportedEmployee).where(ImportedEmployee.email.in_(
                 emails)).order_by(ImportedEmployee.employee_id)):
             old[e.email].append(e)
-        latest: dict[str, Run] = {}
-        for one, email in session.execute(
-                select(Run, Person.email).join(Person, Person.id == Run.hire_id)
+        # The latest run of each hire: its position and first day, read without its plan.
+        latest: dict[str, tuple[str, str, date]] = {}
+        for email, name, position, start in session.execute(
+                select(Person.email, Person.name, Run.position_code, Run.start_date)
+                .join(Person, Person.id == Run.hire_id)
                 .where(Person.email.in_(emails)).order_by(Run.started_at, Run.id)).tuples():
-            latest[email] = one
+            latest[email] = (name, position, start)
         entries = []
         for email in emails:
             first = old[email][0] if old[email] else None
             run = latest.get(email)
             entries.append(EmployeeEntry(
                 key=first.employee_id if first else email,
-                name=run.hire.name if run else first.name if first else email,
+                name=run[0] if run else first.name if first else email,
                 email=email, employee_ids=tuple(e.employee_id for e in old[email]),
-                position=run.plan.position.title.get(n.lang) if run
-                else n.position(first.position) if first else "",
-                first_day=first.hired_on if first else run.start_date if run else None,
+                position=n.position(run[1]) if run else n.position(first.position) if first
+                else "",
+                first_day=first.hired_on if first else run[2] if run else None,
                 onboarded=run is not None, imported=first is not None))
     return EmployeeList(words, entries, total, page, pages)

@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -418,3 +418,46 @@ def test_a_longer_history_costs_no_more_queries(forms: Forms, tmp_path: Path):
     _import(tmp_path, Kind.HISTORY, "h.csv", "工号,模块,完成日期,成绩\n" + "".join(
         f"E1,{m},2022-0{i + 1}-10,9{i}\n" for i, m in enumerate(("企业文化", "规章制度"))))
     assert queries() == (few, 48)
+
+
+def test_the_list_and_the_report_read_the_same_on_sqlite_and_postgresql(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The list's union of hires and imported employees, its search and its order, and the
+    report's reads, on both databases."""
+    from deployments.stack import free_port
+    from storage import repo
+    from storage.db import get_engine, session_scope, upgrade
+    from storage.settings import get_settings
+    from tasks.reports.employee import employee_report, find_employees
+    from tasks.runs import start_onboarding
+
+    monkeypatch.setenv("JIELI_DATABASE_URL", database_url)
+    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
+    monkeypatch.setenv("JIELI_PREFECT_CONNECT_RETRIES", "0")
+    get_settings.cache_clear()
+    get_catalog.cache_clear()
+    upgrade(database_url)
+    with session_scope(database_url) as session:
+        repo.sync_catalog(session=session, catalog=get_catalog())
+    try:
+        _import(tmp_path, Kind.EMPLOYEES, "e.csv", EMPLOYEES)
+        _import(tmp_path, Kind.METRICS, "m.csv", METRICS)
+        start_onboarding(name="张伟", email=HIRE, position="marketing-specialist",
+                         start=date(2026, 12, 1), by_email=HR, via="cli")
+        start_onboarding(name="李雷", email=OTHER_HIRE, position="python-developer",
+                         start=date(2026, 12, 1), by_email=HR, via="cli")
+        everyone = find_employees("", 2, "zh_CN", per_page=50)
+        assert (everyone.total, everyone.pages, len(everyone.entries)) == (FILLERS + 3, 2, 13)
+        assert [e.name for e in find_employees("e1002", 1, "zh_CN").entries] == ["王芳"]
+        assert [e.name for e in find_employees("_", 1, "zh_CN").entries] == []
+        (zhang,) = find_employees("张伟", 1, "zh_CN").entries
+        assert (zhang.key, zhang.onboarded, zhang.imported) == ("E1001", True, True)
+        report = employee_report(HIRE, "en")
+        assert report.identity.employee_ids == ("E1001",) and len(report.training) == 6
+        assert report.work.metrics == ("销售额", "客户数")
+        assert [m.values for m in report.work.months] == [(100, 7), (1234.5, 9)]
+    finally:
+        get_engine(database_url).dispose()
+        get_settings.cache_clear()
+        get_catalog.cache_clear()
