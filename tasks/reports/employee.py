@@ -15,7 +15,8 @@ What is not there yet, on purpose:
 - Material versions do not exist yet (a later issue brings them): the day the materials the
   hire trained on were handed off (the last hand-off before the module was finished) stands
   for the version.
-- Study hours are not tracked, so the report has no hours column rather than invented figures.
+- Study hours are not tracked, so the report has no study hours rather than invented figures;
+  the hours it shows are coaching hours, from the sessions the hire confirmed (practice legs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -31,6 +33,7 @@ from storage import clock, repo
 from storage.models import (
     AppraisalScore,
     Assignment,
+    CoachingSession,
     Delivery,
     ImportedEmployee,
     ImportedMetric,
@@ -38,6 +41,8 @@ from storage.models import (
     Person,
     QuizAttempt,
     Run,
+    SessionAnswer,
+    Submission,
 )
 from tasks.attribution import OUTCOMES, readable_findings, split_criteria, verdict_of
 from tasks.dates import local_date
@@ -78,6 +83,10 @@ class Study:
     scores: tuple[int, ...]  # each quiz attempt's score, first to last (imported: its score)
     pass_mark: int | None
     state: str
+    # Practice legs (Jieli only): hours of coaching the hire confirmed (None when the module
+    # has no coaching and got none), and the latest graded hand-in's score per rubric item.
+    coaching_hours: float | None = None
+    hand_in: tuple[tuple[str, int], ...] = ()
 
     @property
     def attempts(self) -> int | None:
@@ -243,6 +252,19 @@ def _runs_training(session: Session, runs: list[Run], n: Names) -> list[Study]:
     for code, at in session.execute(select(Delivery.module_code, Delivery.delivered_at)
                                     .where(Delivery.module_code.in_(codes))):
         handed[code].append(at)
+    run_ids = [r.id for r in runs]
+    coached: dict[tuple[int, str], int] = defaultdict(int)  # confirmed minutes
+    for run_id, code, held in session.execute(
+            select(CoachingSession.run_id, CoachingSession.module_code, CoachingSession.minutes)
+            .where(CoachingSession.run_id.in_(run_ids),
+                   CoachingSession.answer == SessionAnswer.CONFIRMED)):
+        coached[(run_id, code)] += held
+    graded: dict[tuple[int, str], dict[str, Any]] = {}  # the latest graded hand-in's scores
+    for run_id, code, given in session.execute(
+            select(Submission.run_id, Submission.module_code, Submission.scores)
+            .where(Submission.run_id.in_(run_ids), Submission.graded_at.is_not(None))
+            .order_by(Submission.number)):
+        graded[(run_id, code)] = given or {}
     studies = []
     for run in runs:
         planned = {m.code: m for m in run.plan.modules}
@@ -259,11 +281,21 @@ def _runs_training(session: Session, runs: list[Run], n: Names) -> list[Study]:
             # The version the hire trained on: the last hand-off before they finished.
             until = a.completed_at or now
             version = max((at for at in handed[code] if at <= until), default=None)
+            practice = (module.practice if module else None) or (
+                catalog.modules[code].practice if code in catalog.modules else None)
+            minutes = coached.get((run.id, code))
+            if minutes is None and practice is not None and practice.coaching is not None:
+                minutes = 0  # coaching owed, none confirmed
+            rubric = practice.assignment.rubric if practice and practice.assignment else []
+            grade = graded.get((run.id, code), {})
             studies.append(Study(
                 title, False, "", local_date(version) if version else None,
                 local_date(a.assigned_at), local_date(a.due_at),
                 local_date(a.completed_at) if a.completed_at else None, tuple(scores[a.id]),
-                pass_mark, n.study_state(a.status)))
+                pass_mark, n.study_state(a.status),
+                round(minutes / 60, 1) if minutes is not None else None,
+                tuple((c.title.get(n.lang), int(grade[c.code])) for c in rubric
+                      if grade.get(c.code) is not None)))
     return studies
 
 

@@ -76,7 +76,8 @@ COLUMNS = {
     "training": ((N_("Module"), T), (N_("Source"), T), (N_("Materials handed off"), D),
                  (N_("Assigned on"), D), (N_("Due"), D), (N_("Completed on"), D),
                  (N_("Attempts"), N), (N_("Scores"), T), (N_("Best score"), N),
-                 (N_("Pass mark"), N), (N_("Status"), T)),
+                 (N_("Pass mark"), N), (N_("Coaching hours"), N), (N_("Hand-in grade"), T),
+                 (N_("Status"), T)),
     "appraisal": ((N_("Position"), T), (N_("Verdict"), T), (N_("Appraised on"), D),
                   (N_("Appraiser"), T), (N_("Item"), T), (N_("Criterion"), T),
                   (N_("Score"), N), (N_("Pass mark"), N), (N_("Result"), T),
@@ -113,7 +114,9 @@ def tables(report: EmployeeReport) -> list[Table]:
         "employee": [(who.name, n.join(who.employee_ids), who.email, who.department,
                       who.position, who.first_day)],
         "training": [(s.module, source(s.source), s.version, s.assigned, s.due, s.completed,
-                      s.attempts, n.join(map(str, s.scores)), s.best, s.pass_mark, s.state)
+                      s.attempts, n.join(map(str, s.scores)), s.best, s.pass_mark,
+                      s.coaching_hours, n.join(f"{item} {score}" for item, score in s.hand_in),
+                      s.state)
                      for s in report.training],
         "appraisal": [(a.position, a.verdict, a.appraised, a.appraiser, line.item,
                        line.criterion, line.score, a.pass_mark, _(RESULTS[line.passed]),

@@ -23,12 +23,13 @@ from tasks.dates import local_date
 from tasks.env import get_catalog
 from tasks.import_columns import Kind
 from tests.forms.conftest import Forms
-from tests.forms.relay import APPRAISER, HIRE, HR, assignment_of, play_relay
+from tests.forms.relay import APPRAISER, HIRE, HR, MARKETING_OWNER, assignment_of, play_relay
 from tests.security.conftest import serving, sign_in
 from tests.visible_text import Reading, visible
 
 SHOTS = Path("test-artifacts/screenshots")
 OTHER_HIRE = "li.lei@example.com"
+TECH_OWNER = "wang.lei@example.com"
 FILLERS = 60  # imported employees beyond the two the tests read: the list takes two pages
 
 EMPLOYEES = ("工号,姓名,邮箱,部门,岗位,入职日期\n"
@@ -63,11 +64,20 @@ def _import(tmp: Path, kind: Kind, name: str, content: str) -> None:
 @pytest.fixture(scope="module")
 def scene(module_forms: Forms, tmp_path_factory: pytest.TempPathFactory) -> Scene:
     """张伟: a marketing specialist who joined 40 days ago, failed a quiz once and passed it,
-    failed the appraisal (findings attributed); and, as E1001 in the old system, two modules
-    of training, two months of figures, rewards and a penalty. 王芳 (E1002) is only imported;
-    李雷 is only a hire, just started."""
+    handed in his proposal (graded), failed the appraisal (findings attributed); and, as E1001
+    in the old system, two modules of training, two months of figures, rewards and a penalty.
+    王芳 (E1002) is only imported; 李雷 is only a hire, just started, coached once."""
     from tasks.attribution import attribute
-    from tasks.learning import take_quiz
+    from tasks.handoff import deliver_materials, open_handoff_gates
+    from tasks.learning import assign_ready_modules, take_quiz
+    from tasks.practice import (
+        HandIn,
+        answer_session,
+        grade_submission,
+        open_practice_legs,
+        record_session,
+        submit_work,
+    )
     from tasks.runs import start_onboarding
 
     forms = module_forms
@@ -78,14 +88,34 @@ def scene(module_forms: Forms, tmp_path_factory: pytest.TempPathFactory) -> Scen
         take_quiz(assignment_id=assignment, via="cli", by_email=HIRE,
                   answers={i: q.answer if i < right else (q.answer + 1) % len(q.choices)
                            for i, q in enumerate(questions)})
+    # The proposal's hand-in, graded below the mark in logic, before the appraisal closes it.
+    open_practice_legs.fn(run_id)
+    submit_work(run_id=run_id, module_code="proposal-writing", via="cli", by_email=HIRE,
+                hand_in=HandIn(link="https://docs.example.com/proposal"))
+    (submission,) = forms.sql("select id from submissions where run_id = :r", r=run_id)[0]
+    grade_submission(submission_id=submission, comments={}, via="cli", by_email=MARKETING_OWNER,
+                     scores={"format": 70, "content": 80, "logic": 50})
     token = forms.token("appraise", APPRAISER, str(run_id))
     answer = forms.client.post(f"/appraise/{run_id}?t={token}", data={
         "score-scenario-simulation-practice": "40", "score-proposal-presentation-content": "80",
         "score-proposal-presentation-delivery": "40"})
     assert answer.status_code == 200, answer.text
     attribute.fn(run_id)
-    start_onboarding(name="李雷", email=OTHER_HIRE, position="python-developer",
-                     start=local_date(clock.now()) + timedelta(days=3), by_email=HR, via="cli")
+    other = start_onboarding(name="李雷", email=OTHER_HIRE, position="python-developer",
+                             start=local_date(clock.now()) + timedelta(days=3), by_email=HR,
+                             via="cli").run_id
+    # 李雷's Python basics: materials handed off, two coaching sessions recorded, one of them
+    # confirmed by him (90 minutes), the other disputed (it never counts).
+    open_handoff_gates.fn(other)
+    deliver_materials(module_code="python-basics", by_email=TECH_OWNER, via="cli")
+    assign_ready_modules.fn(other)
+    open_practice_legs.fn(other)
+    for minutes, topic, confirmed in ((90, "环境搭建", True), (30, "代码评审", False)):
+        given = record_session(run_id=other, module_code="python-basics", minutes=minutes,
+                               held_on=local_date(clock.now()), topic=topic, notes="",
+                               via="cli", by_email=TECH_OWNER)
+        answer_session(session_id=given, confirmed=confirmed, comment="", via="cli",
+                       by_email=OTHER_HIRE)
 
     tmp = tmp_path_factory.mktemp("old-system")
     _import(tmp, Kind.EMPLOYEES, "员工.csv", EMPLOYEES)
@@ -171,6 +201,7 @@ def test_hr_reads_training_appraisal_work_and_rewards_on_one_page(scene: Scene):
         "导入：history.csv", "88", "已完成（导入）")
     assert culture["完成日期"].startswith("2024年3月8日")
     assert training["规章制度"][heads.index("来源")] == "导入：history.csv"
+    assert training["方案撰写"][heads.index("作业评分")] == "格式 70、内容 80、逻辑 50"
     assert "尚未分配" in column(tables["training"], "状态")  # a module still waiting
     assert "学习时长" in text  # hours: said to be unrecorded, not made up
 
@@ -296,6 +327,10 @@ def test_an_employee_only_hired_or_only_imported_has_a_report_and_others_none(sc
     client = scene.forms.client
     hired = visible(client.get(f"/hr/employees/{OTHER_HIRE}").text)
     assert "员工报告：李雷" in hired and "尚未分配" in hired and "尚未导入工作业绩。" in hired
+    training = page_tables(client.get(f"/hr/employees/{OTHER_HIRE}").text)["training"]
+    python = dict(zip(training[0], next(r for r in training[1] if r[0] == "Python基础"),
+                      strict=True))
+    assert python["辅导时长（小时）"] == "1.5"  # the confirmed 90 minutes; the disputed 30 not
     imported = visible(client.get("/hr/employees/E1002").text)
     assert "员工报告：王芳" in imported and "暂无培训记录。" in imported and "555" in imported
     assert "技术部" in imported and "尚无考核评分。" in imported
