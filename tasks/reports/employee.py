@@ -215,20 +215,23 @@ def employee_report(key: str, locale: str) -> EmployeeReport:
 
 
 def _identity(who: _Who, n: Names) -> Identity:
+    """Name, department and position as Jieli's latest run has them (the current word), else
+    as the old system had them; the first day the old system's hiring day, else the first
+    run's."""
     ids = tuple(e.employee_id for e in who.imported)
-    if who.runs:  # what Jieli onboarded them to is the current word
-        latest = who.runs[-1]
-        name, department = latest.hire.name, n.department(latest.plan.position.department)
-        position, first_day = latest.plan.position.title.get(n.lang), who.runs[0].start_date
-    if who.imported:  # the old system knows when they were hired, and their 工号
-        first = who.imported[0]
-        if not who.runs:
-            name, department = first.name, n.department(first.department)
-            position = n.position(first.position)
-        first_day = first.hired_on
+    first = who.imported[0] if who.imported else None
+    latest = who.runs[-1] if who.runs else None
+    if latest is not None:
+        name, position = latest.hire.name, latest.plan.position.title.get(n.lang)
+        department = n.department(latest.plan.position.department)
+    elif first is not None:
+        name, position = first.name, n.position(first.position)
+        department = n.department(first.department)
+    else:
+        raise LookupError(f"no employee {who.email!r}")  # _identify found one or the other
     return Identity(key=ids[0] if ids else who.email, name=name, email=who.email,
                     employee_ids=ids, department=department, position=position,
-                    first_day=first_day)
+                    first_day=first.hired_on if first else who.runs[0].start_date)
 
 
 def _runs_training(session: Session, runs: list[Run], n: Names) -> list[Study]:
