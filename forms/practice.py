@@ -70,6 +70,14 @@ def _practice(key: str, v: Visit) -> tuple[int, str]:
     return parsed
 
 
+def _whole(raw: str) -> int | None:
+    """A whole number as typed (full-width digits too), else None. `int` takes decimal digits
+    (`isdecimal`), not every `isdigit` character (², ①), nor a second minus (`--1`)."""
+    raw = raw.strip()
+    digits = raw.removeprefix("-")
+    return int(raw) if digits.isdecimal() and len(digits) < 6 else None
+
+
 def _view_context(view: PracticeView, locale: str) -> dict[str, Any]:
     lang = normalize_locale(locale)
     practice = view.module.practice
@@ -121,8 +129,7 @@ async def coaching_submit(key: str, request: Request,
         held_on = date.fromisoformat(values["held_on"]) if values["held_on"] else None
     except ValueError:
         problems["held_on"] = "date"
-    minutes = int(values["minutes"]) if values["minutes"].strip().isdigit() \
-        and len(values["minutes"].strip()) < 6 else None
+    minutes = _whole(values["minutes"])
     if not problems:
         try:
             await run_in_threadpool(
@@ -293,7 +300,7 @@ async def grade_post(submission_id: int, request: Request,
     for name, raw in values.items():
         if name.startswith("score-"):
             raw = raw.strip()
-            scores[name[6:]] = int(raw) if raw.lstrip("-").isdigit() and len(raw) < 6 else None
+            scores[name[6:]] = _whole(raw)
             if raw and scores[name[6:]] is None:
                 problems[name[6:]] = "range"
     comments = {k[8:]: val for k, val in values.items() if k.startswith("comment-")}
