@@ -43,6 +43,7 @@ from tasks.practice import (
     MAX_TOPIC_CHARS,
     AlreadyAnswered,
     AlreadyGraded,
+    AlreadyPassed,
     HandIn,
     PracticeClosed,
     PracticeInvalid,
@@ -245,6 +246,8 @@ async def submit_post(key: str, request: Request,
             problems = exc.problems
         except PracticeClosed as exc:
             return _closed_page(v, exc)
+        except AlreadyPassed:  # the page says it passed, and offers no form
+            return await run_in_threadpool(submit_page, key, v, 409)
     if problems:
         return await run_in_threadpool(submit_page, key, v, 422, problems=problems,
                                        values=values)
