@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -94,10 +95,10 @@ class Practice:
             "select action from audit_log order by id desc limit :n", n=n)]
 
 
-@pytest.fixture
-def practice(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
+@contextmanager
+def practice_on(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
     """Python basics handed off by technology and assigned to the hire; its practice legs
-    opened (as a pass of the run opens them) and their emails received."""
+    opened (as a pass of the run opens them), their emails going to a real SMTP server."""
     from tasks.handoff import deliver_materials
     from tasks.learning import assign_ready_modules
     from tasks.practice import open_practice_legs
@@ -115,6 +116,12 @@ def practice(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice
         yield Practice(forms, inbox, run_id)
     finally:
         smtp.stop()
+
+
+@pytest.fixture
+def practice(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
+    with practice_on(forms, monkeypatch) as p:
+        yield p
 
 
 def said(msgid: str, **values: object) -> str:
