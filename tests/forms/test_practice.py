@@ -202,7 +202,8 @@ def test_a_disputed_session_does_not_count_and_a_confirmed_one_does(practice: Pr
         ("调试与单元测试", "disputed"), ("代码评审", "confirmed"), ("调试技巧", "confirmed")]
 
 
-def test_a_session_dated_in_the_future_or_sent_twice_is_refused(practice: Practice):
+def test_a_session_dated_in_the_future_or_before_the_module_or_sent_twice_is_refused(
+        practice: Practice):
     p = practice
     coaching = p.mail(OWNER, f"/coaching/{p.key}?t=")[1]
     before = p.counts()
@@ -224,11 +225,11 @@ def test_a_session_dated_in_the_future_or_sent_twice_is_refused(practice: Practi
         wrong = p.forms.client.post(coaching, data=session(minutes=minutes))
         assert wrong.status_code == 422, (minutes, wrong.status_code)
         assert re.search(r'id="minutes"[^>]*aria-invalid="true"', wrong.text), minutes
-    p.changed_only(before)
-    p.send()
-    assert p.inbox.to(HIRE) == [] or all(
-        "/coaching/sessions/" not in m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        for m in p.inbox.to(HIRE))
+    yesterday = (local_date(clock.now()) - timedelta(days=1)).isoformat()
+    early = p.forms.client.post(coaching, data=session(held_on=yesterday))
+    assert early.status_code == 422 and said(
+        "the date is before the module was assigned to the hire") in early.text
+    p.changed_only(before)  # no session, no email to the hire, no audit row
 
 
 def hand_in(p: Practice, submit: str, link: str) -> str:
@@ -298,6 +299,7 @@ def test_a_grade_below_the_mark_lets_the_hire_hand_in_again_until_it_passes(
         '{"correctness":50,"style":75}'
     assert p.gate("review") == ("technology", False)
     result, again = p.mail(HIRE, f"/submit/{p.key}?t=")
+    assert result is p.inbox.to(HIRE)[-1]  # the grade's email, not the brief's
     text = result.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "50" in text and "75" in text and "空文件会崩溃" in text and "王磊" in text
     assert p.forms.client.get(grade).status_code == 410  # graded: the link is spent
@@ -338,6 +340,7 @@ def test_a_grade_link_of_another_department_is_refused_and_audited(practice: Pra
     before = p.counts()
     looked = p.forms.client.get(foreign.group(1))
     assert looked.status_code == 403 and "github.com/zhangwei" not in looked.text
+    assert said("This link does not allow that") in looked.text  # li.na reads Chinese
     p.changed_only(before, audit_log=1)
     assert p.audit(1) == ["refused:grade"]
     before = p.counts()
