@@ -153,6 +153,8 @@ def answer_form(session_id: int,
     coached, view = session_of(session_id)
     if v.spent or coached.answer != "pending":
         return spent_page(v, v.spent or _answered(coached, view))
+    if view.closed_at is not None:  # the appraisal is in: an answer would change nothing
+        return _closed_page(v, PracticeClosed(view.closed_at))
     return page("coaching_answer.html", v.locale, person=v.person, session=coached,
                 problems={}, comment="", **_view_context(view, v.locale))
 

@@ -406,6 +406,8 @@ def test_after_the_appraisal_nothing_more_is_handed_in_or_recorded(practice: Pra
     assert coached.status_code == 409 and said("The practice legs are closed") in coached.text
     answered = p.forms.client.post(pending, data={"answer": "confirmed"})
     assert answered.status_code == 409
+    opened = p.forms.client.get(pending)  # the form is not offered either
+    assert opened.status_code == 409 and 'name="answer"' not in opened.text
     p.changed_only(before)
     assert p.forms.sql("select answer from coaching_sessions") == [("pending",)]
     assert [n for n, *_ in p.graded()] == [1]
