@@ -396,6 +396,10 @@ def test_after_the_appraisal_nothing_more_is_handed_in_or_recorded(practice: Pra
 
     run = str(p.run_id)
     appraisal = f"/appraise/{run}?t={p.forms.token('appraise', MANAGER, run)}"
+    # The appraiser sees the practice legs beside the form: coaching owed, the grade.
+    shown = p.forms.client.get(appraisal).text
+    assert "0 of 2 session(s) confirmed" in shown  # technology's manager reads English
+    assert "#1 below the pass mark (40, 70)" in shown
     appraised = p.forms.client.post(appraisal, data={"score-coding-assignment-practice": "50"})
     assert appraised.status_code == 200, appraised.text
 

@@ -143,7 +143,7 @@ def test_every_page_renders_in_both_languages():
             "form": NS(position="市场专员", pass_mark=60, training=[NS(
                 title="客户沟通", status="passed", scores=[85], pass_mark=80,
                 handoff_late_days=2, handed_off=False, department="市场部",
-                study_late_days=1, finished=True)]),
+                study_late_days=1, finished=True, practice=["辅导：已确认 1/2 次"])]),
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
