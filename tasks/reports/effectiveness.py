@@ -40,6 +40,7 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 from pydantic import BaseModel
 from sqlalchemy import String, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -103,6 +104,18 @@ def spoken_month(month: str, locale: str) -> str:
     """2025-03 as people write it: 2025年3月 / Mar 2025."""
     year, number = map(int, month.split("-"))
     return format_skeleton("yMMM", date(year, number, 1), locale=normalize_locale(locale))
+
+
+def shown_mean(value: float | None, locale: str) -> str:
+    """A mean as the reader writes numbers (12,345.68), or — when there is none."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.00", locale=normalize_locale(locale))
+
+
+def shown_lift(value: float | None) -> str:
+    """+30.0%, -2.5%, or — when there is none."""
+    return "—" if value is None else f"{value:+.1f}%"
 
 
 def known_metrics(*, session: Session) -> list[str]:

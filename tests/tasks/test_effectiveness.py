@@ -121,8 +121,8 @@ def test_an_unknown_module_or_metric_names_the_known_ones(storage: str, tmp_path
 
 
 def test_the_figures_of_every_module_and_metric_with_data(storage: str, tmp_path: Path):
-    from tasks.importing import import_file
     from tasks.import_columns import Kind
+    from tasks.importing import import_file
     from tasks.reports.effectiveness import every_effectiveness
 
     plant(tmp_path, completers=3, others=3, effect=1.0)
