@@ -31,7 +31,8 @@ Definitions, for one module M and one metric (a name in the imported monthly fig
   difference may be the season or the year rather than the training.
 
 Everything is aggregated in one SQL statement (per employee, then per group), so the cost is
-one scan of the metric's figures, not a Python loop over them.
+about one read of the metric's figures, not a Python loop over them; the statement is
+shaped for the backend (`_figures`), as benchmarks/effectiveness.py measured.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from typing import Any
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from pydantic import BaseModel
-from sqlalchemy import String, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy.sql.selectable import CTE
 
 from storage.models import (
     Assignment,
@@ -129,7 +130,7 @@ def _month_of(column: Any) -> ColumnElement[str]:
     return func.substr(cast(column, String), 1, 7)
 
 
-def _completions(module: str) -> Subquery:
+def _completions(module: str) -> CTE:
     """Per imported employee who completed the module: the first completion's month, and the
     first month the old system's history gives (equal when that completion was imported)."""
     imported = (select(ImportedTraining.employee_id.label("employee_id"),
@@ -148,56 +149,115 @@ def _completions(module: str) -> Subquery:
     both = union_all(imported, passed).subquery("completions")
     return (select(both.c.employee_id, func.min(both.c.month).label("month"),
                    func.min(case((both.c.imported == 1, both.c.month))).label("imported_month"))
-            .group_by(both.c.employee_id).subquery("done"))
+            .group_by(both.c.employee_id).cte("done"))
+
+
+def _among(group: ColumnElement[bool], value: Any) -> Any:
+    """`value` for rows of the group, NULL for the others (which aggregates skip)."""
+    return case((group, value))
 
 
 def _figures(session: Session, module: str, metric: str) -> dict[str, Any]:
-    """Counts, sums and month ranges of the groups, in one statement."""
+    """Counts, sums and month ranges of the groups, in one statement, shaped for the backend:
+    PostgreSQL hash-joins the figures to the completions in one pass; SQLite has no hash
+    join (each row looked up in the completions costs a B-tree search), so it is spared
+    that (benchmarks/effectiveness.py measures both)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _figures_in_one_pass(session, module, metric)
+    return _figures_by_index(session, module, metric)
+
+
+def _figures_in_one_pass(session: Session, module: str, metric: str) -> dict[str, Any]:
+    """Each figure joined to its employee's completion, summed per employee, then per group."""
     done = _completions(module)
     m = ImportedMetric
     after, before = m.month > done.c.month, m.month < done.c.month
-    per = (select(m.employee_id, done.c.month.label("done_month"),
-                  done.c.imported_month,
-                  func.sum(case((after, m.value))).label("after_sum"),
-                  func.count(case((after, 1))).label("after_n"),
-                  func.sum(case((before, m.value))).label("before_sum"),
-                  func.count(case((before, 1))).label("before_n"),
-                  func.sum(m.value).label("all_sum"), func.count().label("all_n"),
-                  func.min(case((after, m.month))).label("after_first"),
-                  func.max(case((after, m.month))).label("after_last"),
+    per = (select(func.max(done.c.month).label("done_month"),
+                  func.max(done.c.imported_month).label("imported_month"),
+                  func.sum(_among(after, m.value)).label("after_sum"),
+                  func.count(_among(after, 1)).label("after_n"),
+                  func.sum(_among(before, m.value)).label("before_sum"),
+                  func.count(_among(before, 1)).label("before_n"),
+                  func.sum(m.value).label("total"), func.count().label("months"),
+                  func.min(_among(after, m.month)).label("after_first"),
+                  func.max(_among(after, m.month)).label("after_last"),
                   func.min(m.month).label("first"), func.max(m.month).label("last"))
            .select_from(m).outerjoin(done, done.c.employee_id == m.employee_id)
-           .where(m.metric == metric)
-           .group_by(m.employee_id, done.c.month, done.c.imported_month)
-           .subquery("per_employee"))
-    completed = and_(per.c.done_month.is_not(None), per.c.after_n > 0)
-    both_sides = and_(completed, per.c.before_n > 0)
-    other = per.c.done_month.is_(None)
-
-    def among(group: ColumnElement[bool], value: Any) -> Any:
-        return case((group, value))
-
-    columns = {
-        "completed_n": func.count(among(completed, 1)),
-        "completed_sum": func.sum(among(completed, per.c.after_sum)),
-        "completed_months": func.sum(among(completed, per.c.after_n)),
-        "completed_imported_n": func.count(among(
-            and_(completed, per.c.imported_month == per.c.done_month), 1)),
-        "after_first": func.min(among(completed, per.c.after_first)),
-        "after_last": func.max(among(completed, per.c.after_last)),
-        "other_n": func.count(among(other, 1)),
-        "other_sum": func.sum(among(other, per.c.all_sum)),
-        "other_months": func.sum(among(other, per.c.all_n)),
-        "other_first": func.min(among(other, per.c.first)),
-        "other_last": func.max(among(other, per.c.last)),
-        "both_n": func.count(among(both_sides, 1)),
-        "before_sum": func.sum(among(both_sides, per.c.before_sum)),
-        "before_months": func.sum(among(both_sides, per.c.before_n)),
-        "after_sum": func.sum(among(both_sides, per.c.after_sum)),
-        "after_months": func.sum(among(both_sides, per.c.after_n)),
-    }
-    row = session.execute(select(*(c.label(k) for k, c in columns.items()))).one()
+           .where(m.metric == metric).group_by(m.employee_id).subquery("per_employee"))
+    p = per.c
+    other = p.done_month.is_(None)
+    completed = and_(p.done_month.is_not(None), p.after_n > 0)
+    both_sides = and_(completed, p.before_n > 0)
+    row = session.execute(select(
+        func.count(_among(other, 1)).label("other_n"),
+        func.sum(_among(other, p.total)).label("other_sum"),
+        func.sum(_among(other, p.months)).label("other_months"),
+        func.min(_among(other, p.first)).label("other_first"),
+        func.max(_among(other, p.last)).label("other_last"),
+        func.count(_among(completed, 1)).label("completed_n"),
+        func.count(_among(and_(completed, p.imported_month == p.done_month), 1))
+        .label("completed_imported_n"),
+        func.sum(_among(completed, p.after_sum)).label("completed_sum"),
+        func.sum(_among(completed, p.after_n)).label("completed_months"),
+        func.min(_among(completed, p.after_first)).label("after_first"),
+        func.max(_among(completed, p.after_last)).label("after_last"),
+        func.count(_among(both_sides, 1)).label("both_n"),
+        func.sum(_among(both_sides, p.before_sum)).label("before_sum"),
+        func.sum(_among(both_sides, p.before_n)).label("before_months"),
+        func.sum(_among(both_sides, p.after_sum)).label("after_sum"),
+        func.sum(_among(both_sides, p.after_n)).label("after_months"))).one()
     return dict(row._mapping)
+
+
+def _figures_by_index(session: Session, module: str, metric: str) -> dict[str, Any]:
+    """Each employee's first and last month from the covering unique index (employee, month,
+    metric), joined to the completions once per employee: who is in which group; the
+    completers' figures read by index range, split into before and after; the others' sums
+    are all the figures' (one plain scan) less the completers'."""
+    done = _completions(module)
+    m = ImportedMetric
+    span = (select(m.employee_id, func.min(m.month).label("first"),
+                   func.max(m.month).label("last"))
+            .where(m.metric == metric).group_by(m.employee_id).subquery("span"))
+    person = (select(span, done.c.month.label("done_month"), done.c.imported_month)
+              .select_from(span.outerjoin(done, done.c.employee_id == span.c.employee_id))
+              .cte("person"))
+    p = person.c
+    other = p.done_month.is_(None)
+    completed = and_(p.done_month.is_not(None), p.last > p.done_month)
+    both_sides = and_(completed, p.first < p.done_month)
+    groups = select(
+        func.count(_among(other, 1)).label("other_n"),
+        func.min(_among(other, p.first)).label("other_first"),
+        func.max(_among(other, p.last)).label("other_last"),
+        func.count(_among(completed, 1)).label("completed_n"),
+        func.count(_among(and_(completed, p.imported_month == p.done_month), 1))
+        .label("completed_imported_n"),
+        func.count(_among(both_sides, 1)).label("both_n"),
+    ).subquery("groups")
+    after, before = m.month > p.done_month, m.month < p.done_month
+    completers = (select(
+        func.sum(m.value).label("completers_sum"), func.count().label("completers_months"),
+        func.sum(_among(after, m.value)).label("completed_sum"),
+        func.count(_among(after, 1)).label("completed_months"),
+        func.min(_among(after, m.month)).label("after_first"),
+        func.max(_among(after, m.month)).label("after_last"),
+        func.sum(_among(and_(both_sides, before), m.value)).label("before_sum"),
+        func.count(_among(and_(both_sides, before), 1)).label("before_months"),
+        func.sum(_among(and_(both_sides, after), m.value)).label("after_sum"),
+        func.count(_among(and_(both_sides, after), 1)).label("after_months"))
+        .select_from(person)
+        .join(m, and_(m.employee_id == p.employee_id, m.metric == metric))
+        .where(p.done_month.is_not(None))
+        .subquery("completers"))
+    everything = (select(func.sum(m.value).label("all_sum"), func.count().label("all_months"))
+                  .where(m.metric == metric).subquery("everything"))
+    row = dict(session.execute(
+        select(groups, completers, everything)
+        .select_from(groups.join(completers, true()).join(everything, true()))).one()._mapping)
+    row["other_sum"] = (row.pop("all_sum") or 0.0) - (row.pop("completers_sum") or 0.0)
+    row["other_months"] = row.pop("all_months") - row.pop("completers_months")
+    return row
 
 
 def _mean(total: Any, count: Any) -> float | None:
