@@ -712,8 +712,9 @@ def report_effectiveness(
         return
     table = Table(title=_("Training effectiveness: %(module)s · %(metric)s") % {
         "module": n.module(module), "metric": metric})
-    for column in (N_("Group"), N_("Employees"), N_("Monthly mean")):
-        table.add_column(_(column))
+    table.add_column(_("Group"))
+    table.add_column(_("Employees"), justify="right")
+    table.add_column(_("Monthly mean"), justify="right")
     for who, count, mean in (
             (N_("Completed it (months after completing)"), found.completed_n,
              found.completed_mean),

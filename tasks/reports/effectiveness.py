@@ -7,14 +7,15 @@ Definitions, for one module M and one metric (a name in the imported monthly fig
 - **Completing M.** An imported employee completed M on the earliest of: a day of M in the
   old system's training history (imported, so it counts like Jieli's own training), or the
   day they passed M's quiz in Jieli (a passed assignment of M in a run whose hire's address
-  is the employee's; the UTC day storage keeps). Their **completion month** is that day's
-  month (YYYY-MM).
+  is the employee's; the day as the database writes the stored time: UTC on SQLite, the
+  server's time zone on PostgreSQL). Their **completion month** is that day's month
+  (YYYY-MM).
 - **Before and after.** A completer's figures of months earlier than the completion month are
   *before*, of months later than it *after*; the completion month itself is neither (the
   training took part of it).
 - **Completed group**: completers with at least one figure after; `completed_mean` is the mean
   of all those after figures (every employee-month weighs the same). `completed_imported_n`
-  says how many of them completed M first in the old system.
+  says how many of them completed M in the old system (in their completion month).
 - **Not completed group**: imported employees who never completed M and have at least one
   figure; `not_completed_mean` is the mean of all their figures, whatever the month.
 - **Lift**: `lift_pct = (completed_mean - not_completed_mean) / not_completed_mean * 100`,
@@ -305,25 +306,25 @@ def caution(f: dict[str, Any], module: str, metric: str, locale: str) -> str | N
             **params})
 
     if not f["completed_n"]:
-        say(N_("Nobody who completed %(module)s has %(metric)s figures for a month after "
+        say(N_("Nobody who completed “%(module)s” has “%(metric)s” figures for a month after "
                "completing it: there is nothing to compare."))
     elif f["completed_n"] < MIN_GROUP:
-        say(N_("Only %(count)s employee(s) completed %(module)s and have %(metric)s figures "
+        say(N_("Only %(count)s employee(s) completed “%(module)s” and have “%(metric)s” figures "
                "after it, fewer than %(least)s: too few to tell an effect from chance."),
             count=f["completed_n"])
     if not f["other_n"]:
-        say(N_("Everyone with %(metric)s figures completed %(module)s: there is nobody to "
+        say(N_("Everyone with “%(metric)s” figures completed “%(module)s”: there is nobody to "
                "compare them with."))
     elif f["other_n"] < MIN_GROUP:
-        say(N_("Only %(count)s employee(s) with %(metric)s figures did not complete "
-               "%(module)s, fewer than %(least)s: too few to compare with."),
+        say(N_("Only %(count)s employee(s) with “%(metric)s” figures did not complete "
+               "“%(module)s”, fewer than %(least)s: too few to compare with."),
             count=f["other_n"])
     if f["completed_n"] and not f["both_n"]:
-        say(N_("No completer of %(module)s has %(metric)s figures both before and after "
+        say(N_("No completer of “%(module)s” has “%(metric)s” figures both before and after "
                "completing it: before and after cannot be compared."))
     elif f["completed_n"] and f["both_n"] < MIN_GROUP:
-        say(N_("Only %(count)s completer(s) have %(metric)s figures both before and after "
-               "completing %(module)s, fewer than %(least)s: before and after rest on few "
+        say(N_("Only %(count)s completer(s) have “%(metric)s” figures both before and after "
+               "completing “%(module)s”, fewer than %(least)s: before and after rest on few "
                "people."), count=f["both_n"])
     if (f["completed_n"] and f["other_n"] and (f["after_last"] < f["other_first"]
                                                or f["other_last"] < f["after_first"])):

@@ -45,7 +45,7 @@ def test_a_group_of_three_shows_its_caution(forms: Forms, tmp_path: Path):
     sign_in(forms, BOSS)
     words = text(forms.client.get("/hr/effectiveness").text)  # the first module with data
     assert "客户沟通 · 销售额" in words
-    assert "提示：完成「客户沟通」且之后有销售额数据的员工只有 3 人" in words
+    assert "提示：完成「客户沟通」且之后有「销售额」数据的员工只有 3 人" in words
 
 
 def test_an_unknown_choice_keeps_the_form_and_says_what_to_fix(forms: Forms, tmp_path: Path):

@@ -75,7 +75,7 @@ def test_a_group_of_three_gets_a_caution_in_the_readers_language(storage: str,
     zh, en = report(), report("en")
     assert zh.completed_n == en.completed_n == 3
     assert zh.caution and "3" in zh.caution and "客户沟通" in zh.caution, zh.caution
-    assert en.caution and "Only 3 employee(s) completed Customer communication" in en.caution
+    assert en.caution and "Only 3 employee(s) completed “Customer communication”" in en.caution
     assert MODULE not in zh.caution + en.caution  # its name, not its code
 
 
