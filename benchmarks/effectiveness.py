@@ -173,6 +173,11 @@ def median_seconds(repeat: int, run: object) -> tuple[float, float]:
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="jieli-bench-") as folder:
+        measure(Path(folder))
+
+
+def measure(folder: Path) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=24)
@@ -180,7 +185,6 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="jieli-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'jieli.db'}"
     os.environ.update(JIELI_DATA_DIR=str(folder), JIELI_DATABASE_URL=url)
 
