@@ -439,6 +439,12 @@ def simulate(
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
 
 
+def example_scenarios() -> list[Path]:
+    """The example scenarios the demo plays: format version 1, then version 2 (practice legs,
+    remedial training)."""
+    return sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "v2").glob("*.yaml"))
+
+
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Leave the Prefect server running")]
@@ -456,7 +462,7 @@ def demo(
     import tempfile
     import time as _time
 
-    files = scenario or sorted(EXAMPLES.glob("*.yaml"))
+    files = scenario or example_scenarios()
     missing = [str(f) for f in files if not f.is_file()]
     if not files or missing:
         raise _fail(f"no scenario files: {', '.join(missing) or EXAMPLES}")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
+from forms.pages import page
 from forms.sessions import Staff, staff
 from tasks.env import get_catalog, reading
 from tasks.i18n import N_, gettext
@@ -49,8 +50,6 @@ def hr_effectiveness(s: Annotated[Staff, Depends(staff("read"))], module: str = 
                      metric: str = "") -> HTMLResponse:
     """The form, and the figures of the module and metric chosen (at first: the first module
     someone completed and the first metric, when there are any)."""
-    from forms.app import page  # here: forms.app includes this router
-
     module, metric = module.strip()[:MAX_CHOICE_CHARS], metric.strip()[:MAX_CHOICE_CHARS]
     found: Effectiveness | None = None
     problem = ""
