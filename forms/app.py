@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from forms.effectiveness import router as effectiveness_router
 from forms.language import CurrentPage
 from forms.language import router as language_router
 from forms.limits import RequestLimits, repeated_fields
@@ -68,6 +69,7 @@ app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get 
 app.add_middleware(CurrentPage)  # the page being answered, for its language link
 app.include_router(language_router)
 app.include_router(practice_router)  # coaching, hand-ins and grading (tasks/practice.py)
+app.include_router(effectiveness_router)  # /hr/effectiveness
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation

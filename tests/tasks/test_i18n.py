@@ -159,6 +159,11 @@ def test_every_page_renders_in_both_languages():
                                      "position": "p", "start": "", "language": "zh_CN"}},
         "record.html": {"timeline": timeline},
         "hr_raci.html": {"position": "市场专员", "rows": [], "csrf": "x"},
+        "hr_effectiveness.html": {
+            "csrf": "x", "modules": [{"code": "m", "title": "客户沟通"}], "metrics": ["销售额"],
+            "chosen": {"module": "m", "metric": "销售额"}, "problem": "metric", "found": {
+                "module": "客户沟通", "metric": "销售额", "lift": "+30.0%", "imported": 3,
+                "caution": "c", "rows": [{"who": "w", "n": 3, "mean": "1.00"}]}},
         "refused.html": {"kind": "too-many"},
         **practice_pages(person),
     }
