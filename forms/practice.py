@@ -43,6 +43,7 @@ from tasks.practice import (
     MAX_TOPIC_CHARS,
     AlreadyAnswered,
     AlreadyGraded,
+    AlreadyPassed,
     HandIn,
     PracticeClosed,
     PracticeInvalid,
@@ -68,6 +69,14 @@ def _practice(key: str, v: Visit) -> tuple[int, str]:
     if parsed is None:
         raise LinkProblem(404, "missing", v.locale)
     return parsed
+
+
+def _whole(raw: str) -> int | None:
+    """A whole number as typed (full-width digits too), else None. `int` takes decimal digits
+    (`isdecimal`), not every `isdigit` character (², ①), nor a second minus (`--1`)."""
+    raw = raw.strip()
+    digits = raw.removeprefix("-")
+    return int(raw) if digits.isdecimal() and len(digits) < 6 else None
 
 
 def _view_context(view: PracticeView, locale: str) -> dict[str, Any]:
@@ -121,8 +130,7 @@ async def coaching_submit(key: str, request: Request,
         held_on = date.fromisoformat(values["held_on"]) if values["held_on"] else None
     except ValueError:
         problems["held_on"] = "date"
-    minutes = int(values["minutes"]) if values["minutes"].strip().isdigit() \
-        and len(values["minutes"].strip()) < 6 else None
+    minutes = _whole(values["minutes"])
     if not problems:
         try:
             await run_in_threadpool(
@@ -145,6 +153,8 @@ def answer_form(session_id: int,
     coached, view = session_of(session_id)
     if v.spent or coached.answer != "pending":
         return spent_page(v, v.spent or _answered(coached, view))
+    if view.closed_at is not None:  # the appraisal is in: an answer would change nothing
+        return _closed_page(v, PracticeClosed(view.closed_at))
     return page("coaching_answer.html", v.locale, person=v.person, session=coached,
                 problems={}, comment="", **_view_context(view, v.locale))
 
@@ -238,6 +248,8 @@ async def submit_post(key: str, request: Request,
             problems = exc.problems
         except PracticeClosed as exc:
             return _closed_page(v, exc)
+        except AlreadyPassed:  # the page says it passed, and offers no form
+            return await run_in_threadpool(submit_page, key, v, 409)
     if problems:
         return await run_in_threadpool(submit_page, key, v, 422, problems=problems,
                                        values=values)
@@ -293,7 +305,7 @@ async def grade_post(submission_id: int, request: Request,
     for name, raw in values.items():
         if name.startswith("score-"):
             raw = raw.strip()
-            scores[name[6:]] = int(raw) if raw.lstrip("-").isdigit() and len(raw) < 6 else None
+            scores[name[6:]] = _whole(raw)
             if raw and scores[name[6:]] is None:
                 problems[name[6:]] = "range"
     comments = {k[8:]: val for k, val in values.items() if k.startswith("comment-")}

@@ -18,10 +18,12 @@ submitted (`practice_facts`, used by tasks/attribution.py).
 
 from __future__ import annotations
 
+import filecmp
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -234,6 +236,14 @@ class AlreadyGraded(Exception):
         self.spent = spent
 
 
+class AlreadyPassed(Exception):
+    """The latest hand-in passed: the assignment is done, nothing more is handed in."""
+
+    def __init__(self, number: int):
+        super().__init__(f"hand-in {number} passed")
+        self.number = number
+
+
 class Superseded(Exception):
     """A newer submission of the same assignment exists: that one is graded."""
 
@@ -381,10 +391,20 @@ class HandIn:
     note: str = ""
 
 
+def _same_work(row: Submission, hand_in: HandIn, note: str, staged: Path) -> bool:
+    if row.link != hand_in.link or row.note != note:
+        return False
+    if hand_in.upload is None or row.file_path is None:
+        return hand_in.upload is None and row.file_path is None
+    return Path(row.file_path).is_file() and filecmp.cmp(row.file_path, staged, shallow=False)
+
+
 def submit_work(*, run_id: int, module_code: str, hand_in: HandIn, via: str,
                 by_email: str | None = None, person_id: int | None = None) -> int:
     """The hire hands in the module's assignment (again, after a grade below the mark); its
-    reviewers are emailed a grading link. Returns the submission's number (1, 2 ...)."""
+    reviewers are emailed a grading link. Returns the submission's number (1, 2 ...), the same
+    one for the same work sent again before it is graded. AlreadyPassed once the latest passed,
+    PracticeInvalid, PracticeClosed, NotPermitted (audited)."""
     with reading() as session:
         target = practice_target(session, run_id, module_code)
     if target is None:
@@ -416,8 +436,16 @@ def submit_work(*, run_id: int, module_code: str, hand_in: HandIn, via: str,
                     or module.practice is None or module.practice.assignment is None:
                 raise LookupError(f"no assignment to hand in for {module_code}")
             brief = module.practice.assignment
-            number = (session.scalar(select(func.max(Submission.number)).where(
-                Submission.run_id == run_id, Submission.module_code == module_code)) or 0) + 1
+            latest = session.scalar(select(Submission).where(
+                Submission.run_id == run_id, Submission.module_code == module_code)
+                .order_by(Submission.number.desc()).limit(1))
+            # A hand-in after a pass would be the one graded, ungraded, and so a review owed.
+            if latest is not None and latest.passed:
+                raise AlreadyPassed(latest.number)
+            if latest is not None and latest.graded_at is None and _same_work(
+                    latest, hand_in, note, staging / "work"):
+                return latest.number  # a reload or a double submit: not a second hand-in
+            number = (latest.number if latest is not None else 0) + 1
             path = folder / f"{number}{hand_in.upload.suffix}" if hand_in.upload else None
             row = Submission(run_id=run_id, module_code=module_code, number=number,
                              submitted_at=now, note=note,

@@ -147,7 +147,7 @@ def test_every_page_renders_in_both_languages():
             "form": NS(position="市场专员", pass_mark=60, training=[NS(
                 title="客户沟通", status="passed", scores=[85], pass_mark=80,
                 handoff_late_days=2, handed_off=False, department="市场部",
-                study_late_days=1, finished=True)]),
+                study_late_days=1, finished=True, practice=["辅导：已确认 1/2 次"])]),
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
@@ -163,6 +163,11 @@ def test_every_page_renders_in_both_languages():
                                      "position": "p", "start": "", "language": "zh_CN"}},
         "record.html": {"timeline": timeline},
         "hr_raci.html": {"position": "市场专员", "rows": [], "csrf": "x"},
+        "hr_effectiveness.html": {
+            "csrf": "x", "modules": [{"code": "m", "title": "客户沟通"}], "metrics": ["销售额"],
+            "chosen": {"module": "m", "metric": "销售额"}, "problem": "metric", "found": {
+                "module": "客户沟通", "metric": "销售额", "lift": "+30.0%", "imported": 3,
+                "caution": "c", "rows": [{"who": "w", "n": 3, "mean": "1.00"}]}},
         "refused.html": {"kind": "too-many"},
         **practice_pages(person),
         "hr_employees.html": {"csrf": "x", "links": {}, "earlier": "/", "later": "/",
