@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from forms.dashboard import router as dashboard_router
 from forms.language import CurrentPage, language_switch
 from forms.language import router as language_router
 from forms.limits import RequestLimits, repeated_fields
@@ -65,6 +66,7 @@ app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads
 app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get headers too
 app.add_middleware(CurrentPage)  # the page being answered, for its language link
 app.include_router(language_router)
+app.include_router(dashboard_router)
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation

@@ -1,0 +1,1 @@
+"""What HR and the boss read: reports computed from storage."""

@@ -1,0 +1,386 @@
+"""The dashboard HR and the boss read: each department's legs of the relay, each position's
+probation pass rate, and where every running hire stands.
+
+The figures are SQL aggregates (GROUP BY), so the page costs a few queries whatever the
+number of hires; only the page of running hires shown is read run by run (`view_run`).
+
+What the figures mean (the page says the same in the reader's words):
+
+- A department's **legs** are the gates of runs that waited on it (`gates.waiting_on` is the
+  department's code), whatever their kind: hand-offs, appraisals and any kind added later.
+  A leg belongs to the period in which it was opened (asked for). Runs cancelled in Prefect
+  are left out: nobody is waiting on them.
+- Everything is judged as of the **cutoff**: the end of the period's last day, or now when
+  that is still to come. A leg is **done** when its gate was closed by then, before the run
+  completed (a run's completion closes what is still open: that leg was never done).
+- A leg is **late** when it was done after its due moment, or is still not done past it; it
+  stops being late when its run completed. **Not done** legs are the late ones still not
+  done at the cutoff (or when their run completed).
+- **Days late**: calendar days from the due day to the day the leg was done (or to the
+  cutoff, or to the run's completion), as `tasks.dates.days_overdue` counts them; averaged
+  over the late legs.
+- **Hires blocked**: the hires with at least one late leg of the department.
+- **Blocked working days**: for each hire and due day, the company's working days after the
+  due day up to the day the last of that day's legs was done (or the cutoff, or the run's
+  completion), as `tasks.dates.working_days_between` counts them; legs of one hire due the
+  same day count once (a hire waiting for three hand-offs waits the days once, not thrice).
+- **Findings**: the findings of appraisals made in the period that name the department as
+  responsible.
+- A position's **pass rate**: of its runs completed in the period with an appraisal, those
+  whose every appraisal score reached the pass mark of the run's plan (as `verdict_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    values,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+
+from storage import clock
+from storage.models import (
+    AppraisalScore,
+    Department,
+    Finding,
+    Gate,
+    Position,
+    Run,
+    RunStatus,
+    UtcDateTime,
+)
+from storage.settings import get_settings
+from tasks.dates import end_of_day, first_day, local_date, spoken_day
+from tasks.env import get_catalog, reading
+from tasks.i18n import gettext
+from tasks.labels import names
+from tasks.status import view_run
+from tasks.workdays import company_calendar
+
+DEFAULT_PERIOD_DAYS = 90  # the last 90 days, today included, unless the reader chooses
+HIRES_PER_PAGE = 20
+EPOCH = date(1970, 1, 1)
+OTHER_PARTIES = ("hire", "unattributed", "boss")  # findings that name no department
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the reader chose: the period (company days, both included), a department, a
+    position (codes; None for all), and which page of running hires."""
+
+    start: date
+    end: date
+    department: str | None = None
+    position: str | None = None
+    page: int = 1
+
+    @classmethod
+    def default(cls, today: date | None = None) -> Filters:
+        today = today or local_date(clock.now())
+        return cls(start=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=today)
+
+
+@dataclass(frozen=True)
+class DepartmentFigures:
+    code: str
+    name: str
+    legs: int  # legs asked of the department in the period
+    handoffs: int  # of which hand-offs of materials
+    late: int
+    not_done: int  # of the late ones, still not done at the cutoff (or at the run's end)
+    days_late: int  # summed over the late legs
+    hires_blocked: int
+    blocked_working_days: int
+    findings: int
+
+    @property
+    def other_legs(self) -> int:
+        return self.legs - self.handoffs
+
+    @property
+    def on_time(self) -> int:
+        return self.legs - self.late
+
+    @property
+    def late_done(self) -> int:
+        return self.late - self.not_done
+
+    @property
+    def average_days_late(self) -> float | None:
+        return self.days_late / self.late if self.late else None
+
+
+@dataclass(frozen=True)
+class PositionFigures:
+    code: str
+    name: str
+    appraised: int  # runs completed in the period with an appraisal
+    passed: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.appraised if self.appraised else None
+
+
+@dataclass(frozen=True)
+class HireProgress:
+    """A running hire: how many legs of the relay are done, and who the run waits on."""
+
+    run_id: int
+    hire: str
+    position: str
+    first_day: str
+    legs_done: int
+    legs_total: int
+    waiting_on: list[str]  # names of the parties, in the reader's language
+    days_overdue: int  # the most any open leg of the run is overdue
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.legs_done / self.legs_total) if self.legs_total else 0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    filters: Filters
+    period: str  # 9月1日（周二）至11月29日（周日）
+    cutoff: datetime
+    departments: list[DepartmentFigures]
+    positions: list[PositionFigures]
+    hires: list[HireProgress]  # the page of running hires asked for
+    hires_total: int
+    other_findings: dict[str, int] = field(default_factory=dict)  # party code -> findings
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.hires_total // HIRES_PER_PAGE))
+
+
+def dashboard(filters: Filters, locale: str) -> Dashboard:
+    """The dashboard for `filters`, names and days in `locale`."""
+    now = clock.now()
+    cutoff = min(end_of_day(filters.end), now)
+    n = names(locale)
+    with reading() as session:
+        legs = _department_legs(session, filters, cutoff)
+        blocked = _blocked_working_days(session, filters, cutoff)
+        findings = _findings(session, filters)
+        codes = list(get_catalog().departments)
+        codes += sorted(set(legs) - set(codes))  # a department no longer in the catalog
+        if filters.department:
+            codes = [filters.department]
+        departments = [DepartmentFigures(
+            code, n.department(code), **legs.get(code, NO_LEGS)._asdict(),
+            blocked_working_days=blocked.get(code, 0), findings=findings.get(code, 0))
+            for code in codes]
+        positions = _pass_rates(session, filters, n)
+        hires, total = _running_hires(session, filters, now, locale)
+    period = gettext(locale, "%(start)s to %(end)s") % {
+        "start": spoken_day(filters.start, locale), "end": spoken_day(filters.end, locale)}
+    return Dashboard(filters, period, cutoff, departments, positions, hires, total,
+                     {p: findings[p] for p in OTHER_PARTIES if findings.get(p)})
+
+
+# --- the SQL -------------------------------------------------------------------------------
+
+
+def _moment(value: datetime) -> ColumnElement[Any]:
+    """A bound timestamp stored the way the columns are (UTC; text on SQLite)."""
+    return literal(value, UtcDateTime())
+
+
+def _day_number(moment: ColumnElement[Any] | InstrumentedAttribute[Any], session: Session,
+                cutoff: datetime) -> ColumnElement[int]:
+    """The company day a timestamp falls on, as days since 1970-01-01 (`_day_of`).
+
+    PostgreSQL converts in the company's time zone itself. SQLite knows no time zones: the
+    zone's offset at the cutoff is added (exact for zones without daylight saving, such as
+    China's). Fractions of a second are dropped first: SQLite rounds 23:59:59.999999, a due
+    day's last instant, up to the next day.
+    """
+    zone = get_settings().timezone
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", func.timezone(zone, moment)) / 86400),
+                    Integer)
+    offset = ZoneInfo(zone).utcoffset(cutoff) or timedelta()
+    local = func.date(func.substr(moment, 1, 19), f"{int(offset.total_seconds()):+d} seconds")
+    return cast(func.julianday(local) - 2440587.5, Integer)
+
+
+def _day_of(day: date) -> int:
+    return (day - EPOCH).days
+
+
+def _runs_filter(filters: Filters) -> list[ColumnElement[bool]]:
+    """The runs the figures count: not cancelled, of the chosen position."""
+    where = [Run.status != RunStatus.CANCELLED]
+    if filters.position:
+        where.append(Run.position_code == filters.position)
+    return where
+
+
+def _legs(session: Session, filters: Filters, cutoff: datetime) -> Any:
+    """One row per department leg opened in the period: late, not done, due and end days."""
+    start, cut = _moment(end_of_day(filters.start - timedelta(days=1))), _moment(cutoff)
+    done = and_(Gate.closed_at.is_not(None), Gate.closed_at <= cut,
+                or_(Run.completed_at.is_(None), Gate.closed_at < Run.completed_at))
+    # Where a leg's lateness stops: when it was done, when its run completed, or the cutoff.
+    stop = case((and_(Run.completed_at.is_not(None), Run.completed_at < cut), Run.completed_at),
+                else_=cut)
+    end = case((done, Gate.closed_at), else_=stop)
+    late = and_(Gate.due_at.is_not(None), Gate.due_at < end)
+    where = [Gate.opened_at > start, Gate.opened_at <= cut, *_runs_filter(filters)]
+    if filters.department:
+        where.append(Gate.waiting_on == filters.department)
+    return (select(Gate.run_id.label("run_id"), Gate.waiting_on.label("department"),
+                   Gate.kind.label("kind"),
+                   case((late, 1), else_=0).label("late"),
+                   case((and_(late, ~done), 1), else_=0).label("not_done"),
+                   _day_number(Gate.due_at, session, cutoff).label("due_day"),
+                   _day_number(end, session, cutoff).label("end_day"))
+            .join(Run, Run.id == Gate.run_id)
+            .join(Department, Department.code == Gate.waiting_on)  # departments, not the hire
+            .where(*where).subquery("legs"))
+
+
+class Legs(NamedTuple):
+    legs: int
+    handoffs: int
+    late: int
+    not_done: int
+    days_late: int
+    hires_blocked: int
+
+
+NO_LEGS = Legs(0, 0, 0, 0, 0, 0)
+
+
+def _department_legs(session: Session, filters: Filters, cutoff: datetime) -> dict[str, Legs]:
+    """Per department: legs, hand-offs, late, not done, days late, hires blocked."""
+    legs = _legs(session, filters, cutoff)
+    late = legs.c.late == 1
+    rows = session.execute(
+        select(legs.c.department, func.count(),
+               func.sum(case((legs.c.kind == "handoff", 1), else_=0)),
+               func.sum(legs.c.late), func.sum(legs.c.not_done),
+               func.sum(case((late, legs.c.end_day - legs.c.due_day), else_=0)),
+               func.count(func.distinct(case((late, legs.c.run_id)))))
+        .group_by(legs.c.department))
+    return {row[0]: Legs(*(int(v or 0) for v in row[1:])) for row in rows}
+
+
+def _blocked_working_days(session: Session, filters: Filters,
+                          cutoff: datetime) -> dict[str, int]:
+    """Per department: working days hires waited past a due day (see the module's doc)."""
+    legs = _legs(session, filters, cutoff)
+    waits = (select(legs.c.department, legs.c.due_day,
+                    func.max(legs.c.end_day).label("end_day"))
+             .where(legs.c.late == 1)
+             .group_by(legs.c.department, legs.c.run_id, legs.c.due_day).subquery("waits"))
+    span = session.execute(select(func.min(waits.c.due_day), func.max(waits.c.end_day))).one()
+    if span[0] is None:
+        return {}
+    # Working days counted from the first day of the span: the working days between two
+    # days are the difference of their counts.
+    first, last = EPOCH + timedelta(days=span[0]), EPOCH + timedelta(days=span[1])
+    calendar, worked, counts = company_calendar(), 0, [(span[0], 0)]
+    for offset in range(1, (last - first).days + 1):
+        day = first + timedelta(days=offset)
+        worked += calendar.is_working_day(day)
+        counts.append((_day_of(day), worked))
+    cal = values(column("day", Integer), column("worked", Integer),
+                 name="cal").data(counts).cte("cal")
+    due, ended = cal.alias("due"), cal.alias("ended")
+    rows = session.execute(
+        select(waits.c.department, func.sum(ended.c.worked - due.c.worked))
+        .join(due, due.c.day == waits.c.due_day)
+        .join(ended, ended.c.day == waits.c.end_day)
+        .group_by(waits.c.department))
+    return {department: int(days or 0) for department, days in rows}
+
+
+def _findings(session: Session, filters: Filters) -> dict[str, int]:
+    """Findings of appraisals made in the period, per party responsible."""
+    start = _moment(end_of_day(filters.start - timedelta(days=1)))
+    where = [Finding.created_at > start, Finding.created_at <= _moment(end_of_day(filters.end)),
+             *_runs_filter(filters)]
+    if filters.department:
+        where.append(Finding.responsible == filters.department)
+    rows = session.execute(select(Finding.responsible, func.count())
+                           .join(Run, Run.id == Finding.run_id).where(*where)
+                           .group_by(Finding.responsible))
+    return {party: int(count) for party, count in rows}
+
+
+def _pass_rates(session: Session, filters: Filters, n: Any) -> list[PositionFigures]:
+    """Per position: runs completed in the period with an appraisal, and those passed."""
+    lowest = (select(AppraisalScore.run_id, func.min(AppraisalScore.score).label("lowest"))
+              .group_by(AppraisalScore.run_id).subquery("lowest"))
+    pass_mark = type_coerce(Run.plan, JSON)[("position", "appraisal", "pass_mark")].as_integer()
+    start = _moment(end_of_day(filters.start - timedelta(days=1)))
+    where = [Run.status == RunStatus.COMPLETED, Run.completed_at > start,
+             Run.completed_at <= _moment(end_of_day(filters.end)), *_runs_filter(filters)]
+    if filters.department:
+        where.append(Position.department == filters.department)
+    rows = dict((code, (int(appraised), int(passed or 0))) for code, appraised, passed in
+                session.execute(
+                    select(Run.position_code, func.count(),
+                           func.sum(case((lowest.c.lowest >= pass_mark, 1), else_=0)))
+                    .join(lowest, lowest.c.run_id == Run.id)
+                    .join(Position, Position.code == Run.position_code)
+                    .where(*where).group_by(Run.position_code)))
+    catalog = get_catalog()
+    codes = [c for c, p in catalog.positions.items()
+             if (not filters.position or c == filters.position)
+             and (not filters.department or p.department == filters.department)]
+    codes += sorted(set(rows) - set(codes))
+    return [PositionFigures(code, n.position(code), *rows.get(code, (0, 0))) for code in codes]
+
+
+def _running_hires(session: Session, filters: Filters, now: datetime,
+                   locale: str) -> tuple[list[HireProgress], int]:
+    """The page of running hires asked for, those waiting longest past a due day first."""
+    n = names(locale)
+    where = [Run.status == RunStatus.ACTIVE]
+    if filters.position:
+        where.append(Run.position_code == filters.position)
+    if filters.department:
+        where.append(Position.department == filters.department)
+    base = select(Run.id).join(Position, Position.code == Run.position_code).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    first_due = (select(Gate.run_id, func.min(Gate.due_at).label("due"))
+                 .where(Gate.closed_at.is_(None)).group_by(Gate.run_id).subquery("first_due"))
+    overdue = case((first_due.c.due < _moment(now), 0), else_=1)
+    page = max(1, filters.page)
+    ids = list(session.scalars(
+        base.outerjoin(first_due, first_due.c.run_id == Run.id)
+        .order_by(overdue, first_due.c.due.asc().nulls_last(), Run.start_date, Run.id)
+        .limit(HIRES_PER_PAGE).offset((page - 1) * HIRES_PER_PAGE)))
+    runs = {r.id: r for r in session.scalars(
+        select(Run).options(joinedload(Run.hire)).where(Run.id.in_(ids)))}
+    hires = []
+    for run_id in ids:
+        run = runs[run_id]
+        view = view_run(session=session, run=run, now=now, locale=locale)
+        hires.append(HireProgress(
+            run.id, run.hire.name, n.position(run.position_code),
+            first_day(run.start_date, locale), view.legs_done, view.legs_total,
+            [n.party(w) for w in view.waiting_on],
+            max((b.days_overdue for b in view.blockers), default=0)))
+    return hires, total

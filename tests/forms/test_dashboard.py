@@ -1,0 +1,327 @@
+"""The dashboard HR and the boss read: each department's legs, late and never done, the
+hires they blocked and for how many working days, the findings they answer for; each
+position's pass rate; each running hire's progress; filters that change them.
+
+Three hires' relays are played on real storage through the domain actions (no Prefect
+server: resuming a run defers), on a virtual clock in November and December 2026 (no
+public holiday in it), and the figures are read as the page shows them.
+
+    Mon 2 Nov   张伟 and 王芳 start as marketing specialists: each run asks HR for three
+                modules and marketing for three, due Wed 4 Nov.
+    Tue 3 Nov   HR hands off its three, marketing product knowledge: on time.
+    Sat 7 Nov   marketing hands off customer communication: 3 days late.
+                Proposal writing is never handed off.
+    Mon 16 Nov  李雷 starts as a Python developer: HR's safety and technology's Python
+                basics are due Wed 18 Nov. Safety comes Tue 17 Nov, Python basics Fri 20 Nov
+                (2 days, 2 working days late); 李雷 passes the culture quiz.
+    Wed 2 Dec   the marketing manager is asked to appraise 张伟 and 王芳 (due Fri 4 Dec).
+    Thu 3 Dec   张伟 fails the proposal presentation (its materials never came: marketing's
+                finding), 王芳 passes; both runs complete.
+    Thu 10 Dec  the day the dashboard is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from deployments.stack import free_port
+from storage import clock
+from storage.settings import get_settings
+from tasks.env import get_catalog
+from tests.forms.conftest import Forms, module_forms  # noqa: F401  (the fixture)
+from tests.forms.test_every_page import SIDEWAYS
+from tests.security.conftest import serving, sign_in
+from tests.visible_text import Reading, visible
+
+SHOTS = Path("test-artifacts/screenshots")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HR = "liu.fang@example.com"
+MARKETING = "li.na@example.com"
+TECHNOLOGY = "wang.lei@example.com"
+MARKETING_MANAGER = "zhou.qiang@example.com"
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+TWO_MONTHS = {"from": "2026-11-01", "to": "2026-12-31"}
+
+
+def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@dataclass
+class Relays:
+    forms: Forms
+    runs: dict[str, int]  # hire's name -> run id
+    session: str  # HR's session cookie
+
+
+@pytest.fixture(scope="module")
+def relays(module_forms: Forms) -> Iterator[Relays]:  # noqa: F811
+    from tasks.appraisal import request_appraisal, submit_appraisal
+    from tasks.attribution import attribute
+    from tasks.handoff import deliver_materials, open_handoff_gates
+    from tasks.learning import assign_ready_modules, take_quiz
+    from tasks.runs import start_onboarding
+    from tasks.status import complete_run
+
+    forms = module_forms
+    virtual = clock.VirtualClock(at(11, 2, 9))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JIELI_SMTP__PORT", str(free_port()))  # mail stays in the outbox
+        get_settings.cache_clear()
+        clock.use_clock(virtual)
+        try:
+            def start(name: str, email: str, position: str, first: date) -> int:
+                run_id = start_onboarding(name=name, email=email, position=position,
+                                          start=first, by_email=HR, via="cli").run_id
+                open_handoff_gates.fn(run_id)
+                return run_id
+
+            def deliver(module: str, by: str) -> None:
+                deliver_materials(module_code=module, by_email=by, via="cli")
+
+            runs = {"张伟": start("张伟", "zhang.wei@example.com", "marketing-specialist",
+                                date(2026, 11, 2))}
+            virtual.set(at(11, 2, 9, 10))
+            runs["王芳"] = start("王芳", "wang.fang@example.com", "marketing-specialist",
+                               date(2026, 11, 2))
+            virtual.set(at(11, 3))
+            for module in ("culture", "rules", "etiquette"):
+                deliver(module, HR)
+            deliver("product-knowledge", MARKETING)
+            virtual.set(at(11, 7))
+            deliver("customer-communication", MARKETING)
+
+            virtual.set(at(11, 16, 9))
+            runs["李雷"] = start("李雷", "li.lei@example.com", "python-developer",
+                               date(2026, 11, 16))
+            virtual.set(at(11, 17))
+            deliver("safety", HR)
+            virtual.set(at(11, 20))
+            deliver("python-basics", TECHNOLOGY)
+            assign_ready_modules.fn(runs["李雷"])
+            culture = forms.sql("select id from assignments where run_id = :r and "
+                                "module_code = 'culture'", r=runs["李雷"])[0][0]
+            quiz = get_catalog().modules["culture"].quiz
+            take_quiz(assignment_id=culture, via="cli", by_email="li.lei@example.com",
+                      answers={i: q.answer for i, q in enumerate(quiz.questions)})
+
+            virtual.set(at(12, 2, 9))
+            for name in ("张伟", "王芳"):
+                request_appraisal.fn(runs[name])
+            virtual.set(at(12, 3))
+            manager = forms.person_id(MARKETING_MANAGER)
+            for name, scores in (("张伟", (70, 40, 40)), ("王芳", (70, 75, 65))):
+                practice, content, delivery = scores
+                submit_appraisal(run_id=runs[name], appraiser_id=manager, comments={},
+                                 via="cli", scores={
+                                     "scenario-simulation": {"practice": practice},
+                                     "proposal-presentation": {"content": content,
+                                                               "delivery": delivery}})
+                attribute.fn(runs[name])
+                complete_run.fn(runs[name])
+            virtual.set(at(12, 10))
+            yield Relays(forms, runs, sign_in(forms, HR))
+        finally:
+            clock.use_clock(clock.SystemClock())
+            get_settings.cache_clear()
+
+
+def board(filters: dict[str, str], locale: str = "zh_CN"):  # noqa: ANN201
+    from tasks.reports.dashboard import Filters, dashboard
+
+    return dashboard(Filters(date.fromisoformat(filters["from"]),
+                             date.fromisoformat(filters["to"]),
+                             filters.get("department"), filters.get("position")), locale)
+
+
+def department(shown, code: str):  # noqa: ANN001, ANN201
+    return next(d for d in shown.departments if d.code == code)
+
+
+def row(html: str, attribute: str, code: str) -> list[str]:
+    """The cells of one table row of the page, as the reader sees them."""
+    found = re.search(rf'<tr data-{attribute}="{code}">(.*?)</tr>', html, re.S)
+    assert found, (attribute, code)
+    return [visible(cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                           found.group(1), re.S)]
+
+
+def test_november_shows_marketing_late_with_hand_offs_never_done(relays: Relays):
+    shown = board(NOVEMBER)
+    assert [d.name for d in shown.departments] == ["人力资源部", "市场部", "技术部"]
+    marketing = department(shown, "marketing")
+    # Six hand-offs asked (three per hire); customer communication 3 days late for both;
+    # proposal writing still not handed off at the end of November, 26 days after 4 Nov.
+    assert (marketing.legs, marketing.handoffs, marketing.late, marketing.not_done) == \
+        (6, 6, 4, 2)
+    assert marketing.average_days_late == (3 + 3 + 26 + 26) / 4
+    # Two hires waited from Thu 5 Nov to Mon 30 Nov: 18 working days each.
+    assert (marketing.hires_blocked, marketing.blocked_working_days) == (2, 36)
+    assert marketing.findings == 0  # the appraisal came in December
+    hr = department(shown, "hr")
+    assert (hr.legs, hr.late, hr.blocked_working_days) == (7, 0, 0)
+    technology = department(shown, "technology")
+    assert (technology.legs, technology.late, technology.not_done,
+            technology.average_days_late, technology.blocked_working_days) == (1, 1, 0, 2.0, 2)
+
+
+def test_two_months_count_the_appraisals_the_finding_and_the_pass_rate(relays: Relays):
+    shown = board(TWO_MONTHS)
+    marketing = department(shown, "marketing")
+    # The two appraisals are marketing's legs too (scored on time); proposal writing was
+    # never done: its lateness stopped when the runs completed on 3 Dec (29 days).
+    assert (marketing.handoffs, marketing.other_legs, marketing.late,
+            marketing.not_done) == (6, 2, 4, 2)
+    assert marketing.average_days_late == (3 + 3 + 29 + 29) / 4
+    assert marketing.blocked_working_days == 2 * 21  # Thu 5 Nov to Thu 3 Dec
+    assert marketing.findings == 1
+    rates = {p.code: (p.appraised, p.passed, p.pass_rate) for p in shown.positions}
+    assert rates == {"marketing-specialist": (2, 1, 0.5), "python-developer": (0, 0, None)}
+    assert shown.other_findings == {}
+
+
+def test_the_page_shows_the_figures_names_and_progress(relays: Relays):
+    client = relays.forms.client
+    page = client.get("/hr/dashboard", params=TWO_MONTHS)
+    assert page.status_code == 200, page.text
+    # Hand-offs, other legs, late, not done, average days late, hires, working days, findings.
+    assert row(page.text, "department", "marketing") == [
+        "市场部", "6", "2", "4", "2", "16.0", "2", "42", "1"]
+    assert row(page.text, "position", "marketing-specialist") == ["市场专员", "2", "1", "50%"]
+    assert row(page.text, "position", "python-developer")[-1] == "暂无考核"
+    # 李雷 is the one hire still in onboarding: 4 hand-offs and 1 quiz of 8 legs done, his
+    # own studies 15 days overdue (due Wed 25 Nov).
+    hires = re.search(r'<ul class="hires" id="hires">(.*?)</ul>', page.text, re.S)
+    assert hires is not None
+    assert '<progress value="5" max="8">' in hires.group(1)
+    assert "李雷" in hires.group(1) and "张伟" not in hires.group(1)
+    assert "接力环节完成 5/8" in visible(hires.group(1))
+    assert "待新员工处理 · 已逾期 15 天" in visible(hires.group(1))
+    text = visible(page.text)
+    assert "11月1日（周日）至12月31日（周四）" in text
+    assert Reading({"dashboard": text}).problems("zh_CN") == {}
+    # The charts are in the page, in Chinese, with no script (the CSP forbids scripts).
+    assert page.text.count("<svg") == 3 and "<script" not in page.text
+    svg = page.text[page.text.index("<svg"):]
+    assert "市场部" in svg and "按时" in svg and "逾期未完成" in svg
+
+
+def test_filters_change_the_figures(relays: Relays):
+    client = relays.forms.client
+    python = client.get("/hr/dashboard", params={**TWO_MONTHS, "position": "python-developer"})
+    assert row(python.text, "department", "marketing")[1:4] == ["0", "0", "0"]
+    assert row(python.text, "department", "hr")[1:4] == ["1", "0", "0"]  # safety
+    assert row(python.text, "department", "technology")[1:6] == ["1", "0", "1", "0", "2.0"]
+    assert 'data-position="marketing-specialist"' not in python.text
+    assert '<option value="python-developer" selected>' in python.text
+
+    marketing = client.get("/hr/dashboard", params={**TWO_MONTHS, "department": "marketing"})
+    assert re.findall(r'<tr data-department="([^"]+)"', marketing.text) == ["marketing"]
+    assert re.findall(r'<tr data-position="([^"]+)"', marketing.text) == \
+        ["marketing-specialist"]
+    assert "李雷" not in marketing.text  # a Python developer: technology's hire
+
+    december = client.get("/hr/dashboard", params={"from": "2026-12-01", "to": "2026-12-31"})
+    # Only the appraisals were asked in December, and both were scored on time.
+    assert row(december.text, "department", "marketing") == [
+        "市场部", "0", "2", "0", "0", "—", "0", "0", "1"]
+
+
+def test_a_wrong_filter_says_how_to_fix_it_and_shows_the_default(relays: Relays):
+    client = relays.forms.client
+    page = client.get("/hr/dashboard", params={"from": "2026-12-31", "to": "2026-11-01",
+                                               "department": "nowhere"})
+    assert page.status_code == 422
+    text = visible(page.text)
+    assert "开始日期晚于结束日期" in text and "没有这个部门" in text
+    # The last 90 days up to today (10 Dec), every department.
+    assert "9月12日（周六）至12月10日（周四）" in text
+    assert len(re.findall(r"<tr data-department=", page.text)) == 3
+
+
+def test_english_readers_read_names_and_days_in_english(relays: Relays):
+    client = relays.forms.client
+    client.get("/language/en?next=/hr/dashboard")
+    try:
+        page = client.get("/hr/dashboard", params=TWO_MONTHS)
+    finally:
+        client.get("/language/zh_CN?next=/hr/dashboard")
+    assert row(page.text, "department", "marketing")[0] == "Marketing"
+    assert row(page.text, "position", "marketing-specialist")[0] == "Marketing specialist"
+    text = visible(page.text)
+    assert "Sun 1 Nov to Thu 31 Dec" in text and "Onboarding dashboard" in text
+    assert Reading({"dashboard": text}).problems("en") == {}
+
+
+def test_the_hr_overview_links_to_the_dashboard(relays: Relays):
+    overview = relays.forms.client.get("/hr")
+    assert 'href="/hr/dashboard"' in overview.text
+
+
+@pytest.fixture(scope="module")
+def served(relays: Relays) -> Iterator[str]:
+    """The forms app behind uvicorn, on the relays' storage."""
+    with pytest.MonkeyPatch.context() as monkeypatch, serving(monkeypatch) as base:
+        yield base
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("locale", "width"),
+                         [("zh_CN", 1280), ("zh_CN", 390), ("en", 1280), ("en", 390)])
+def test_the_dashboard_reads_right_in_chromium_on_a_phone_and_a_desktop(
+        relays: Relays, served: str, browser, locale: str, width: int):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone = width == 390
+    context = browser.new_context(viewport={"width": width, "height": 844 if phone else 800},
+                                  is_mobile=phone, has_touch=phone, locale="zh-CN")
+    context.add_cookies([{"name": "jieli_hr", "value": relays.session, "domain": "127.0.0.1",
+                          "path": "/hr", "httpOnly": True, "sameSite": "Lax"}])
+    page = context.new_page()
+    refused: list[str] = []  # scripts the CSP refused, resources that did not load
+    page.on("console", lambda m: refused.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("response", lambda r: refused.append(r.url)
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    try:
+        if locale == "en":
+            page.goto(f"{served}/language/en?next=/hr")
+        page.goto(f"{served}/hr")
+        page.get_by_role("link", name=re.compile("看板|Dashboard")).click()
+        page.wait_for_url(re.compile(r"/hr/dashboard"))
+        # The reader chooses the two months with the form itself.
+        page.fill("#from", "2026-11-01")
+        page.fill("#to", "2026-12-31")
+        page.get_by_role("button", name=re.compile("查看|Show")).click()
+        page.wait_for_url(re.compile(r"to=2026-12-31"))
+        cells = page.locator('tr[data-department="marketing"] td').all_inner_texts()
+        # On a phone each cell is a line "label  figure": the figure is its last word.
+        assert [c.split()[-1] for c in cells][1:] == ["6", "2", "4", "2", "16.0", "2", "42",
+                                                       "1"]
+        name = "dashboard-" + ("zh" if locale == "zh_CN" else "en") + f"-{width}"
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        text = page.inner_text("body")
+        assert Reading({name: text}).problems(locale) == {}
+        assert page.evaluate(SIDEWAYS) == []
+        assert refused == []
+        for chart in page.locator("figure.chart svg").all():
+            box = chart.bounding_box()
+            assert box is not None and box["width"] <= width
+        # The charts' labels stay readable once the SVG is scaled to the screen.
+        size = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+            'figure.chart svg text')].filter(t => t.textContent.trim())
+            .map(t => t.getBoundingClientRect().height))""")
+        assert size >= 11
+        page.select_option("#department", "technology")
+        page.get_by_role("button", name=re.compile("查看|Show")).click()
+        page.wait_for_url(re.compile(r"department=technology"))
+        assert page.locator("tr[data-department]").count() == 1
+        page.screenshot(path=str(SHOTS / f"{name}-technology.png"), full_page=True)
+    finally:
+        context.close()
