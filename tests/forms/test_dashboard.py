@@ -35,6 +35,7 @@ from deployments.stack import free_port
 from storage import clock
 from storage.settings import get_settings
 from tasks.env import get_catalog
+from tasks.reports.dashboard import Dashboard, DepartmentFigures, Filters, dashboard
 from tests.forms.conftest import Forms, module_forms  # noqa: F401  (the fixture)
 from tests.forms.test_every_page import SIDEWAYS
 from tests.security.conftest import serving, sign_in
@@ -59,89 +60,104 @@ class Relays:
     forms: Forms
     runs: dict[str, int]  # hire's name -> run id
     session: str  # HR's session cookie
+    clock: clock.VirtualClock  # at the day the dashboard is read
 
 
-@pytest.fixture(scope="module")
-def relays(module_forms: Forms) -> Iterator[Relays]:  # noqa: F811
+def play(virtual: clock.VirtualClock) -> dict[str, int]:
+    """The three relays of the module's docstring; the run of each hire, by name."""
+    from sqlalchemy import select
+
+    from storage.models import Assignment, Person
     from tasks.appraisal import request_appraisal, submit_appraisal
     from tasks.attribution import attribute
+    from tasks.env import reading
     from tasks.handoff import deliver_materials, open_handoff_gates
     from tasks.learning import assign_ready_modules, take_quiz
     from tasks.runs import start_onboarding
     from tasks.status import complete_run
 
-    forms = module_forms
-    virtual = clock.VirtualClock(at(11, 2, 9))
+    def start(name: str, email: str, position: str, first: date) -> int:
+        run_id = start_onboarding(name=name, email=email, position=position, start=first,
+                                  by_email=HR, via="cli").run_id
+        open_handoff_gates.fn(run_id)
+        return run_id
+
+    def deliver(module: str, by: str) -> None:
+        deliver_materials(module_code=module, by_email=by, via="cli")
+
+    virtual.set(at(11, 2, 9))
+    runs = {"张伟": start("张伟", "zhang.wei@example.com", "marketing-specialist",
+                        date(2026, 11, 2))}
+    virtual.set(at(11, 2, 9, 10))
+    runs["王芳"] = start("王芳", "wang.fang@example.com", "marketing-specialist",
+                       date(2026, 11, 2))
+    virtual.set(at(11, 3))
+    for module in ("culture", "rules", "etiquette"):
+        deliver(module, HR)
+    deliver("product-knowledge", MARKETING)
+    virtual.set(at(11, 7))
+    deliver("customer-communication", MARKETING)
+
+    virtual.set(at(11, 16, 9))
+    runs["李雷"] = start("李雷", "li.lei@example.com", "python-developer", date(2026, 11, 16))
+    virtual.set(at(11, 17))
+    deliver("safety", HR)
+    virtual.set(at(11, 20))
+    deliver("python-basics", TECHNOLOGY)
+    assign_ready_modules.fn(runs["李雷"])
+    with reading() as session:
+        culture = session.scalars(select(Assignment.id).where(
+            Assignment.run_id == runs["李雷"], Assignment.module_code == "culture")).one()
+        manager = session.scalars(select(Person.id).where(
+            Person.email == MARKETING_MANAGER)).one()
+    quiz = get_catalog().modules["culture"].quiz
+    take_quiz(assignment_id=culture, via="cli", by_email="li.lei@example.com",
+              answers={i: q.answer for i, q in enumerate(quiz.questions)})
+
+    virtual.set(at(12, 2, 9))
+    for name in ("张伟", "王芳"):
+        request_appraisal.fn(runs[name])
+    virtual.set(at(12, 3))
+    for name, (practice, content, delivery) in (("张伟", (70, 40, 40)), ("王芳", (70, 75, 65))):
+        submit_appraisal(run_id=runs[name], appraiser_id=manager, comments={}, via="cli",
+                         scores={"scenario-simulation": {"practice": practice},
+                                 "proposal-presentation": {"content": content,
+                                                           "delivery": delivery}})
+        attribute.fn(runs[name])
+        complete_run.fn(runs[name])
+    virtual.set(at(12, 10))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def relays(module_forms: Forms) -> Iterator[Relays]:  # noqa: F811
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("JIELI_SMTP__PORT", str(free_port()))  # mail stays in the outbox
         get_settings.cache_clear()
+        virtual = clock.VirtualClock(at(11, 2, 9))
         clock.use_clock(virtual)
         try:
-            def start(name: str, email: str, position: str, first: date) -> int:
-                run_id = start_onboarding(name=name, email=email, position=position,
-                                          start=first, by_email=HR, via="cli").run_id
-                open_handoff_gates.fn(run_id)
-                return run_id
-
-            def deliver(module: str, by: str) -> None:
-                deliver_materials(module_code=module, by_email=by, via="cli")
-
-            runs = {"张伟": start("张伟", "zhang.wei@example.com", "marketing-specialist",
-                                date(2026, 11, 2))}
-            virtual.set(at(11, 2, 9, 10))
-            runs["王芳"] = start("王芳", "wang.fang@example.com", "marketing-specialist",
-                               date(2026, 11, 2))
-            virtual.set(at(11, 3))
-            for module in ("culture", "rules", "etiquette"):
-                deliver(module, HR)
-            deliver("product-knowledge", MARKETING)
-            virtual.set(at(11, 7))
-            deliver("customer-communication", MARKETING)
-
-            virtual.set(at(11, 16, 9))
-            runs["李雷"] = start("李雷", "li.lei@example.com", "python-developer",
-                               date(2026, 11, 16))
-            virtual.set(at(11, 17))
-            deliver("safety", HR)
-            virtual.set(at(11, 20))
-            deliver("python-basics", TECHNOLOGY)
-            assign_ready_modules.fn(runs["李雷"])
-            culture = forms.sql("select id from assignments where run_id = :r and "
-                                "module_code = 'culture'", r=runs["李雷"])[0][0]
-            quiz = get_catalog().modules["culture"].quiz
-            take_quiz(assignment_id=culture, via="cli", by_email="li.lei@example.com",
-                      answers={i: q.answer for i, q in enumerate(quiz.questions)})
-
-            virtual.set(at(12, 2, 9))
-            for name in ("张伟", "王芳"):
-                request_appraisal.fn(runs[name])
-            virtual.set(at(12, 3))
-            manager = forms.person_id(MARKETING_MANAGER)
-            for name, scores in (("张伟", (70, 40, 40)), ("王芳", (70, 75, 65))):
-                practice, content, delivery = scores
-                submit_appraisal(run_id=runs[name], appraiser_id=manager, comments={},
-                                 via="cli", scores={
-                                     "scenario-simulation": {"practice": practice},
-                                     "proposal-presentation": {"content": content,
-                                                               "delivery": delivery}})
-                attribute.fn(runs[name])
-                complete_run.fn(runs[name])
-            virtual.set(at(12, 10))
-            yield Relays(forms, runs, sign_in(forms, HR))
+            runs = play(virtual)
+            yield Relays(module_forms, runs, sign_in(module_forms, HR), virtual)
         finally:
             clock.use_clock(clock.SystemClock())
             get_settings.cache_clear()
 
 
-def board(filters: dict[str, str], locale: str = "zh_CN"):  # noqa: ANN201
-    from tasks.reports.dashboard import Filters, dashboard
+@pytest.fixture(autouse=True)
+def reading_day(request: pytest.FixtureRequest) -> None:
+    """The relays' day for the tests that read them (another test may have moved the clock)."""
+    if "relays" in request.fixturenames:
+        clock.use_clock(request.getfixturevalue("relays").clock)
 
+
+def board(filters: dict[str, str], locale: str = "zh_CN") -> Dashboard:
     return dashboard(Filters(date.fromisoformat(filters["from"]),
                              date.fromisoformat(filters["to"]),
                              filters.get("department"), filters.get("position")), locale)
 
 
-def department(shown, code: str):  # noqa: ANN001, ANN201
+def department(shown: Dashboard, code: str) -> DepartmentFigures:
     return next(d for d in shown.departments if d.code == code)
 
 
@@ -154,7 +170,14 @@ def row(html: str, attribute: str, code: str) -> list[str]:
 
 
 def test_november_shows_marketing_late_with_hand_offs_never_done(relays: Relays):
-    shown = board(NOVEMBER)
+    check_november(board(NOVEMBER))
+
+
+def test_two_months_count_the_appraisals_the_finding_and_the_pass_rate(relays: Relays):
+    check_two_months(board(TWO_MONTHS))
+
+
+def check_november(shown: Dashboard) -> None:
     assert [d.name for d in shown.departments] == ["人力资源部", "市场部", "技术部"]
     marketing = department(shown, "marketing")
     # Six hand-offs asked (three per hire); customer communication 3 days late for both;
@@ -172,8 +195,7 @@ def test_november_shows_marketing_late_with_hand_offs_never_done(relays: Relays)
             technology.average_days_late, technology.blocked_working_days) == (1, 1, 0, 2.0, 2)
 
 
-def test_two_months_count_the_appraisals_the_finding_and_the_pass_rate(relays: Relays):
-    shown = board(TWO_MONTHS)
+def check_two_months(shown: Dashboard) -> None:
     marketing = department(shown, "marketing")
     # The two appraisals are marketing's legs too (scored on time); proposal writing was
     # never done: its lateness stopped when the runs completed on 3 Dec (29 days).
@@ -185,6 +207,33 @@ def test_two_months_count_the_appraisals_the_finding_and_the_pass_rate(relays: R
     rates = {p.code: (p.appraised, p.passed, p.pass_rate) for p in shown.positions}
     assert rates == {"marketing-specialist": (2, 1, 0.5), "python-developer": (0, 0, None)}
     assert shown.other_findings == {}
+
+
+def test_each_database_gives_the_same_figures(database_url: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch):
+    """The day arithmetic is each database's own (time zones on PostgreSQL): same figures."""
+    from deployments.cli import prepare_storage
+    from storage.db import get_engine
+
+    for name, value in {"JIELI_DATA_DIR": str(tmp_path), "JIELI_DATABASE_URL": database_url,
+                        "JIELI_PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+                        "JIELI_PREFECT_CONNECT_RETRIES": "0",
+                        "JIELI_SMTP__PORT": str(free_port())}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    get_catalog.cache_clear()
+    virtual = clock.VirtualClock(at(11, 2, 9))
+    clock.use_clock(virtual)
+    try:
+        prepare_storage()
+        play(virtual)
+        check_november(board(NOVEMBER))
+        check_two_months(board(TWO_MONTHS))
+    finally:
+        clock.use_clock(clock.SystemClock())
+        get_engine(database_url).dispose()
+        get_settings.cache_clear()
+        get_catalog.cache_clear()
 
 
 def test_the_page_shows_the_figures_names_and_progress(relays: Relays):
