@@ -148,7 +148,7 @@ class HireProgress:
     first_day: str
     legs_done: int
     legs_total: int
-    waiting_on: list[str]  # names of the parties, in the reader's language
+    waiting_on: str  # who the run waits on, by name: 新员工、市场部
     days_overdue: int  # the most any open leg of the run is overdue
 
     @property
@@ -381,6 +381,6 @@ def _running_hires(session: Session, filters: Filters, now: datetime,
         hires.append(HireProgress(
             run.id, run.hire.name, n.position(run.position_code),
             first_day(run.start_date, locale), view.legs_done, view.legs_total,
-            [n.party(w) for w in view.waiting_on],
+            n.join(n.party(w) for w in view.waiting_on),
             max((b.days_overdue for b in view.blockers), default=0)))
     return hires, total
