@@ -24,16 +24,18 @@ What the figures mean (the page says the same in the reader's words):
   due day up to the day the last of that day's legs was done (or the cutoff, or the run's
   completion), as `tasks.dates.working_days_between` counts them; legs of one hire due the
   same day count once (a hire waiting for three hand-offs waits the days once, not thrice).
+  (A due day more than a year before the period, which no leg has, would not be counted.)
 - **Findings**: the findings of appraisals made in the period that name the department as
   responsible.
-- A position's **pass rate**: of its runs completed in the period with an appraisal, those
-  whose every appraisal score reached the pass mark of the run's plan (as `verdict_of`).
+- A position's **pass rate**: of its hires appraised in the period, those whose every
+  appraisal score reached the pass mark of the run's plan (as `verdict_of`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -44,13 +46,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    column,
     func,
     literal,
     or_,
     select,
+    text,
     type_coerce,
-    values,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -71,12 +72,14 @@ from tasks.env import get_catalog, reading
 from tasks.i18n import gettext
 from tasks.labels import names
 from tasks.status import view_run
-from tasks.workdays import company_calendar
+from tasks.workdays import Calendar, company_calendar
 
 DEFAULT_PERIOD_DAYS = 90  # the last 90 days, today included, unless the reader chooses
-HIRES_PER_PAGE = 20
+HIRES_PER_PAGE = 10  # each is read run by run (`view_run`)
 EPOCH = date(1970, 1, 1)
 OTHER_PARTIES = ("hire", "unattributed", "boss")  # findings that name no department
+# How long before the period a late leg's due day may lie and its working days still count.
+CALENDAR_BEFORE = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,21 @@ class Filters:
     def default(cls, today: date | None = None) -> Filters:
         today = today or local_date(clock.now())
         return cls(start=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end=today)
+
+
+class Legs(NamedTuple):
+    """A department's figures from its legs (`_department_legs`)."""
+
+    legs: int
+    handoffs: int
+    late: int
+    not_done: int
+    days_late: int
+    hires_blocked: int
+    blocked_working_days: int
+
+
+NO_LEGS = Legs(0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -179,7 +197,6 @@ def dashboard(filters: Filters, locale: str) -> Dashboard:
     n = names(locale)
     with reading() as session:
         legs = _department_legs(session, filters, cutoff)
-        blocked = _blocked_working_days(session, filters, cutoff)
         findings = _findings(session, filters)
         codes = list(get_catalog().departments)
         codes += sorted(set(legs) - set(codes))  # a department no longer in the catalog
@@ -187,7 +204,7 @@ def dashboard(filters: Filters, locale: str) -> Dashboard:
             codes = [filters.department]
         departments = [DepartmentFigures(
             code, n.department(code), **legs.get(code, NO_LEGS)._asdict(),
-            blocked_working_days=blocked.get(code, 0), findings=findings.get(code, 0))
+            findings=findings.get(code, 0))
             for code in codes]
         positions = _pass_rates(session, filters, n)
         hires, total = _running_hires(session, filters, now, locale)
@@ -235,8 +252,27 @@ def _runs_filter(filters: Filters) -> list[ColumnElement[bool]]:
     return where
 
 
-def _legs(session: Session, filters: Filters, cutoff: datetime) -> Any:
-    """One row per department leg opened in the period: late, not done, due and end days."""
+def _active() -> ColumnElement[bool]:
+    """Running runs, written out in the SQL so that SQLite uses the index of active runs (a
+    partial index is used only for its own condition, not for a bound parameter)."""
+    return Run.status == literal(RunStatus.ACTIVE.value, literal_execute=True)
+
+
+@lru_cache(maxsize=64)
+def _working_days(calendar: Calendar, first: date, last: date) -> str:
+    """Rows of SQL VALUES: each day from `first` to `last` (as `_day_of`) with the count of
+    working days after `first` up to it. Kept: the holiday calendar is slow to ask."""
+    worked, rows = 0, [f"({_day_of(first)}, 0)"]
+    for offset in range(1, (last - first).days + 1):
+        day = first + timedelta(days=offset)
+        worked += calendar.is_working_day(day)
+        rows.append(f"({_day_of(day)}, {worked})")
+    return ", ".join(rows)
+
+
+def _department_legs(session: Session, filters: Filters, cutoff: datetime) -> dict[str, Legs]:
+    """Per department, in one pass over the legs opened in the period: legs, hand-offs,
+    late, not done, days late, hires blocked and the working days they were blocked."""
     start, cut = _moment(end_of_day(filters.start - timedelta(days=1))), _moment(cutoff)
     done = and_(Gate.closed_at.is_not(None), Gate.closed_at <= cut,
                 or_(Run.completed_at.is_(None), Gate.closed_at < Run.completed_at))
@@ -245,74 +281,43 @@ def _legs(session: Session, filters: Filters, cutoff: datetime) -> Any:
                 else_=cut)
     end = case((done, Gate.closed_at), else_=stop)
     late = and_(Gate.due_at.is_not(None), Gate.due_at < end)
-    where = [Gate.opened_at > start, Gate.opened_at <= cut, *_runs_filter(filters)]
+    # Departments' legs only (not the hire's), picked while the gates are read.
+    where = [Gate.opened_at > start, Gate.opened_at <= cut,
+             Gate.waiting_on.in_(select(Department.code)), *_runs_filter(filters)]
     if filters.department:
         where.append(Gate.waiting_on == filters.department)
-    return (select(Gate.run_id.label("run_id"), Gate.waiting_on.label("department"),
-                   Gate.kind.label("kind"),
+    legs = (select(Gate.run_id, Gate.waiting_on.label("department"), Gate.kind,
                    case((late, 1), else_=0).label("late"),
                    case((and_(late, ~done), 1), else_=0).label("not_done"),
-                   _day_number(Gate.due_at, session, cutoff).label("due_day"),
-                   _day_number(end, session, cutoff).label("end_day"))
-            .join(Run, Run.id == Gate.run_id)
-            .join(Department, Department.code == Gate.waiting_on)  # departments, not the hire
-            .where(*where).subquery("legs"))
-
-
-class Legs(NamedTuple):
-    legs: int
-    handoffs: int
-    late: int
-    not_done: int
-    days_late: int
-    hires_blocked: int
-
-
-NO_LEGS = Legs(0, 0, 0, 0, 0, 0)
-
-
-def _department_legs(session: Session, filters: Filters, cutoff: datetime) -> dict[str, Legs]:
-    """Per department: legs, hand-offs, late, not done, days late, hires blocked."""
-    legs = _legs(session, filters, cutoff)
-    late = legs.c.late == 1
-    rows = session.execute(
-        select(legs.c.department, func.count(),
-               func.sum(case((legs.c.kind == "handoff", 1), else_=0)),
-               func.sum(legs.c.late), func.sum(legs.c.not_done),
-               func.sum(case((late, legs.c.end_day - legs.c.due_day), else_=0)),
-               func.count(func.distinct(case((late, legs.c.run_id)))))
-        .group_by(legs.c.department))
-    return {row[0]: Legs(*(int(v or 0) for v in row[1:])) for row in rows}
-
-
-def _blocked_working_days(session: Session, filters: Filters,
-                          cutoff: datetime) -> dict[str, int]:
-    """Per department: working days hires waited past a due day (see the module's doc)."""
-    legs = _legs(session, filters, cutoff)
-    waits = (select(legs.c.department, legs.c.due_day,
-                    func.max(legs.c.end_day).label("end_day"))
-             .where(legs.c.late == 1)
+                   # Days are worked out for the late legs only: the costly part on SQLite.
+                   case((late, _day_number(Gate.due_at, session, cutoff))).label("due_day"),
+                   case((late, _day_number(end, session, cutoff))).label("end_day"))
+            .join(Run, Run.id == Gate.run_id).where(*where)
+            .cte("legs").prefix_with("MATERIALIZED"))
+    # A hire waits once for the legs of a department due the same day: one row per wait.
+    waits = (select(legs.c.department, legs.c.run_id, legs.c.due_day,
+                    func.max(legs.c.end_day).label("end_day"), func.count().label("legs"),
+                    func.sum(case((legs.c.kind == "handoff", 1), else_=0)).label("handoffs"),
+                    func.sum(legs.c.late).label("late"),
+                    func.sum(legs.c.not_done).label("not_done"),
+                    func.sum(legs.c.end_day - legs.c.due_day).label("days_late"))
              .group_by(legs.c.department, legs.c.run_id, legs.c.due_day).subquery("waits"))
-    span = session.execute(select(func.min(waits.c.due_day), func.max(waits.c.end_day))).one()
-    if span[0] is None:
-        return {}
-    # Working days counted from the first day of the span: the working days between two
-    # days are the difference of their counts.
-    first, last = EPOCH + timedelta(days=span[0]), EPOCH + timedelta(days=span[1])
-    calendar, worked, counts = company_calendar(), 0, [(span[0], 0)]
-    for offset in range(1, (last - first).days + 1):
-        day = first + timedelta(days=offset)
-        worked += calendar.is_working_day(day)
-        counts.append((_day_of(day), worked))
-    cal = values(column("day", Integer), column("worked", Integer),
-                 name="cal").data(counts).cte("cal")
+    # The working days of a wait are the difference of two days' counts of working days.
+    counts = _working_days(company_calendar(), filters.start - CALENDAR_BEFORE,
+                           local_date(cutoff))
+    cal = (text(f"SELECT column1 AS day, column2 AS worked FROM (VALUES {counts}) AS counts")
+           .columns(day=Integer, worked=Integer).cte("cal"))
     due, ended = cal.alias("due"), cal.alias("ended")
     rows = session.execute(
-        select(waits.c.department, func.sum(ended.c.worked - due.c.worked))
-        .join(due, due.c.day == waits.c.due_day)
-        .join(ended, ended.c.day == waits.c.end_day)
+        select(waits.c.department, func.sum(waits.c.legs), func.sum(waits.c.handoffs),
+               func.sum(waits.c.late), func.sum(waits.c.not_done),
+               func.sum(waits.c.days_late),
+               func.count(func.distinct(case((waits.c.late > 0, waits.c.run_id)))),
+               func.sum(ended.c.worked - due.c.worked))
+        .outerjoin(due, due.c.day == waits.c.due_day)
+        .outerjoin(ended, ended.c.day == waits.c.end_day)
         .group_by(waits.c.department))
-    return {department: int(days or 0) for department, days in rows}
+    return {row[0]: Legs(*(int(v or 0) for v in row[1:])) for row in rows}
 
 
 def _findings(session: Session, filters: Filters) -> dict[str, int]:
@@ -329,22 +334,23 @@ def _findings(session: Session, filters: Filters) -> dict[str, int]:
 
 
 def _pass_rates(session: Session, filters: Filters, n: Any) -> list[PositionFigures]:
-    """Per position: runs completed in the period with an appraisal, and those passed."""
+    """Per position: the hires appraised in the period, and those who passed."""
+    start = _moment(end_of_day(filters.start - timedelta(days=1)))
     lowest = (select(AppraisalScore.run_id, func.min(AppraisalScore.score).label("lowest"))
+              .where(AppraisalScore.submitted_at > start,
+                     AppraisalScore.submitted_at <= _moment(end_of_day(filters.end)))
               .group_by(AppraisalScore.run_id).subquery("lowest"))
     pass_mark = type_coerce(Run.plan, JSON)[("position", "appraisal", "pass_mark")].as_integer()
-    start = _moment(end_of_day(filters.start - timedelta(days=1)))
-    where = [Run.status == RunStatus.COMPLETED, Run.completed_at > start,
-             Run.completed_at <= _moment(end_of_day(filters.end)), *_runs_filter(filters)]
+    where = _runs_filter(filters)
     if filters.department:
         where.append(Position.department == filters.department)
-    rows = dict((code, (int(appraised), int(passed or 0))) for code, appraised, passed in
-                session.execute(
-                    select(Run.position_code, func.count(),
-                           func.sum(case((lowest.c.lowest >= pass_mark, 1), else_=0)))
-                    .join(lowest, lowest.c.run_id == Run.id)
-                    .join(Position, Position.code == Run.position_code)
-                    .where(*where).group_by(Run.position_code)))
+    rows = {code: (int(appraised), int(passed or 0)) for code, appraised, passed in
+            session.execute(
+                select(Run.position_code, func.count(),
+                       func.sum(case((lowest.c.lowest >= pass_mark, 1), else_=0)))
+                .select_from(lowest).join(Run, Run.id == lowest.c.run_id)
+                .join(Position, Position.code == Run.position_code)
+                .where(*where).group_by(Run.position_code))}
     catalog = get_catalog()
     codes = [c for c, p in catalog.positions.items()
              if (not filters.position or c == filters.position)
@@ -357,15 +363,18 @@ def _running_hires(session: Session, filters: Filters, now: datetime,
                    locale: str) -> tuple[list[HireProgress], int]:
     """The page of running hires asked for, those waiting longest past a due day first."""
     n = names(locale)
-    where = [Run.status == RunStatus.ACTIVE]
+    where = [_active()]
     if filters.position:
         where.append(Run.position_code == filters.position)
     if filters.department:
         where.append(Position.department == filters.department)
     base = select(Run.id).join(Position, Position.code == Run.position_code).where(*where)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # The open gates of running runs only, found from the runs (an IN list, searched by run).
     first_due = (select(Gate.run_id, func.min(Gate.due_at).label("due"))
-                 .where(Gate.closed_at.is_(None)).group_by(Gate.run_id).subquery("first_due"))
+                 .where(Gate.run_id.in_(select(Run.id).where(_active())),
+                        Gate.closed_at.is_(None))
+                 .group_by(Gate.run_id).subquery("first_due"))
     overdue = case((first_due.c.due < _moment(now), 0), else_=1)
     page = max(1, filters.page)
     ids = list(session.scalars(
