@@ -51,22 +51,25 @@ def _filters(typed: dict[str, str]) -> tuple[Filters, list[str]]:
     return Filters(days["from"], days["to"], department, position, max(1, page)), errors
 
 
-def _charts(board: Dashboard, locale: str) -> dict[str, Markup]:
+def _charts(board: Dashboard, locale: str) -> dict[str, Markup | None]:
+    """The page's charts; None for a chart that would show nothing (the page says so)."""
     def _(s: str) -> str:
         return gettext(locale, s)
 
     departments = [d.name for d in board.departments]
-    positions = board.positions
+    rates = [None if p.pass_rate is None else 100 * p.pass_rate for p in board.positions]
     return {
         "legs": stacked_bars(locale, _("Legs owed by each department"), departments, [
             (_("On time"), GREEN, [d.on_time for d in board.departments]),
             (_("Late, then done"), AMBER, [d.late_done for d in board.departments]),
-            (_("Late, not done"), RED, [d.not_done for d in board.departments])]),
+            (_("Late, not done"), RED, [d.not_done for d in board.departments])])
+        if any(d.legs for d in board.departments) else None,
         "blocked": bars(locale, _("Working days hires were blocked"), departments,
-                        [d.blocked_working_days for d in board.departments], colour=RED),
-        "pass_rate": bars(locale, _("Probation pass rate"), [p.name for p in positions],
-                          [None if p.pass_rate is None else 100 * p.pass_rate
-                           for p in positions], percent=True),
+                        [d.blocked_working_days for d in board.departments], colour=RED)
+        if any(d.blocked_working_days for d in board.departments) else None,
+        "pass_rate": bars(locale, _("Probation pass rate"), [p.name for p in board.positions],
+                          rates, percent=True)
+        if any(r is not None for r in rates) else None,
     }
 
 

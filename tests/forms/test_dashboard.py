@@ -283,6 +283,16 @@ def test_filters_change_the_figures(relays: Relays):
         "市场部", "0", "2", "0", "0", "—", "0", "0", "1"]
 
 
+def test_an_empty_period_says_so_instead_of_drawing_empty_charts(relays: Relays):
+    page = relays.forms.client.get("/hr/dashboard", params={"from": "2026-10-01",
+                                                            "to": "2026-10-31"})
+    assert page.status_code == 200 and "<svg" not in page.text
+    text = visible(page.text)
+    assert "所选时段内没有向任何部门提出环节" in text and "所选时段内没有人完成试用期考核" in text
+    assert row(page.text, "department", "marketing")[1:] == ["0", "0", "0", "0", "—", "0",
+                                                              "0", "0"]
+
+
 def test_a_wrong_filter_says_how_to_fix_it_and_shows_the_default(relays: Relays):
     client = relays.forms.client
     page = client.get("/hr/dashboard", params={"from": "2026-12-31", "to": "2026-11-01",

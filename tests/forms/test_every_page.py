@@ -196,6 +196,7 @@ PAGES: dict[str, tuple[Callable[[Any, Site, View], int], int]] = {
     "hr-overview": (go(lambda s, v: "/hr"), 200),
     "hr-run": (go(lambda s, v: f"/hr/runs/{s.run_id}"), 200),
     "hr-raci": (go(lambda s, v: "/hr/positions/marketing-specialist"), 200),
+    "hr-dashboard": (go(lambda s, v: "/hr/dashboard"), 200),
     "hr-start": (go(lambda s, v: "/hr/hires/new"), 200),
     "handoff": (go(lambda s, v: s.handoff_link(HANDOFF_FORM)), 200),
     "handoff-refused": (handoff_refused, 422),
