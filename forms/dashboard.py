@@ -105,5 +105,5 @@ async def hr_dashboard(
                 values={**chosen, **{k: typed[k] for k in ("from", "to") if k in errors}},
                 departments=[(c, n.department(c)) for c in catalog.departments],
                 positions=[(c, n.position(c)) for c in catalog.positions],
-                previous=page_url(filters.page - 1) if filters.page > 1 else "",
-                next=page_url(filters.page + 1) if filters.page < board.pages else "")
+                previous=page_url(board.page - 1) if board.page > 1 else "",
+                next=page_url(board.page + 1) if board.page < board.pages else "")

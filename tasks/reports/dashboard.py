@@ -183,6 +183,7 @@ class Dashboard:
     positions: list[PositionFigures]
     hires: list[HireProgress]  # the page of running hires asked for
     hires_total: int
+    page: int  # the page shown: the one asked for, or the last one there is
     other_findings: dict[str, int] = field(default_factory=dict)  # party code -> findings
 
     @property
@@ -207,10 +208,10 @@ def dashboard(filters: Filters, locale: str) -> Dashboard:
             findings=findings.get(code, 0))
             for code in codes]
         positions = _pass_rates(session, filters, n)
-        hires, total = _running_hires(session, filters, now, locale)
+        hires, total, page = _running_hires(session, filters, now, locale)
     period = gettext(locale, "%(start)s to %(end)s") % {
         "start": spoken_day(filters.start, locale), "end": spoken_day(filters.end, locale)}
-    return Dashboard(filters, period, cutoff, departments, positions, hires, total,
+    return Dashboard(filters, period, cutoff, departments, positions, hires, total, page,
                      {p: findings[p] for p in OTHER_PARTIES if findings.get(p)})
 
 
@@ -360,8 +361,9 @@ def _pass_rates(session: Session, filters: Filters, n: Any) -> list[PositionFigu
 
 
 def _running_hires(session: Session, filters: Filters, now: datetime,
-                   locale: str) -> tuple[list[HireProgress], int]:
-    """The page of running hires asked for, those waiting longest past a due day first."""
+                   locale: str) -> tuple[list[HireProgress], int, int]:
+    """The page of running hires asked for (or the last one), those waiting longest past a
+    due day first; how many there are; the page shown."""
     n = names(locale)
     where = [_active()]
     if filters.position:
@@ -376,7 +378,7 @@ def _running_hires(session: Session, filters: Filters, now: datetime,
                         Gate.closed_at.is_(None))
                  .group_by(Gate.run_id).subquery("first_due"))
     overdue = case((first_due.c.due < _moment(now), 0), else_=1)
-    page = max(1, filters.page)
+    page = max(1, min(filters.page, -(-total // HIRES_PER_PAGE)))
     ids = list(session.scalars(
         base.outerjoin(first_due, first_due.c.run_id == Run.id)
         .order_by(overdue, first_due.c.due.asc().nulls_last(), Run.start_date, Run.id)
@@ -392,4 +394,4 @@ def _running_hires(session: Session, filters: Filters, now: datetime,
             first_day(run.start_date, locale), view.legs_done, view.legs_total,
             n.join(n.party(w) for w in view.waiting_on),
             max((b.days_overdue for b in view.blockers), default=0)))
-    return hires, total
+    return hires, total, page

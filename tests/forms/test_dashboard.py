@@ -17,6 +17,7 @@ public holiday in it), and the figures are read as the page shows them.
     Wed 2 Dec   the marketing manager is asked to appraise 张伟 and 王芳 (due Fri 4 Dec).
     Thu 3 Dec   张伟 fails the proposal presentation (its materials never came: marketing's
                 finding), 王芳 passes; both runs complete.
+    Mon 7 Dec   韩梅 starts as a Python developer: every module is assigned at once.
     Thu 10 Dec  the day the dashboard is read.
 """
 
@@ -125,6 +126,9 @@ def play(virtual: clock.VirtualClock) -> dict[str, int]:
                                                            "delivery": delivery}})
         attribute.fn(runs[name])
         complete_run.fn(runs[name])
+    virtual.set(at(12, 7))
+    runs["韩梅"] = start("韩梅", "han.mei@example.com", "python-developer", date(2026, 12, 7))
+    assign_ready_modules.fn(runs["韩梅"])  # every material is there: nothing to ask for
     virtual.set(at(12, 10))
     return runs
 
@@ -277,6 +281,7 @@ def test_filters_change_the_figures(relays: Relays):
         ["marketing-specialist"]
     assert "李雷" not in marketing.text  # a Python developer: technology's hire
 
+
     december = client.get("/hr/dashboard", params={"from": "2026-12-01", "to": "2026-12-31"})
     # Only the appraisals were asked in December, and both were scored on time.
     assert row(december.text, "department", "marketing") == [
@@ -291,6 +296,31 @@ def test_an_empty_period_says_so_instead_of_drawing_empty_charts(relays: Relays)
     assert "所选时段内没有向任何部门提出环节" in text and "所选时段内没有人完成试用期考核" in text
     assert row(page.text, "department", "marketing")[1:] == ["0", "0", "0", "0", "—", "0",
                                                               "0", "0"]
+
+
+def test_running_hires_come_a_page_at_a_time_the_most_overdue_first(
+        relays: Relays, monkeypatch: pytest.MonkeyPatch):
+    from tasks.reports import dashboard as module
+
+    monkeypatch.setattr(module, "HIRES_PER_PAGE", 1)
+    client = relays.forms.client
+
+    def hires(page: dict[str, str]) -> list[str]:
+        answer = client.get("/hr/dashboard", params=page)
+        assert answer.status_code == 200
+        return re.findall(r'<li data-run="\d+"><a [^>]*>([^<]+)</a>', answer.text)
+
+    first = client.get("/hr/dashboard", params=TWO_MONTHS)
+    assert hires(TWO_MONTHS) == ["李雷"]  # 15 days overdue; 韩梅's studies are due today
+    assert "第 1/2 页" in visible(first.text) and ">上一页<" not in first.text
+    following = re.search(r'<a href="([^"]+)">下一页</a>', first.text)
+    assert following is not None
+    second = client.get(following.group(1).replace("&amp;", "&"))
+    assert "韩梅" in second.text and "第 2/2 页" in visible(second.text)
+    assert "from=2026-11-01" in following.group(1)  # the filters are kept
+    # A page past the last shows the last one; a page that is no number, the first.
+    assert hires({**TWO_MONTHS, "page": "9"}) == ["韩梅"]
+    assert hires({**TWO_MONTHS, "page": "x"}) == ["李雷"]
 
 
 def test_a_wrong_filter_says_how_to_fix_it_and_shows_the_default(relays: Relays):

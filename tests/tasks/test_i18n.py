@@ -174,7 +174,7 @@ def dashboard_context() -> dict[str, object]:
         [PositionFigures("p", "市场专员", 2, 1), PositionFigures("q", "Python开发工程师", 0, 0)],
         [HireProgress(1, "李雷", "Python开发工程师", "已于11月16日（周一）入职", 5, 8, "新员工",
                       15)],
-        41, {"hire": 1})
+        41, 2, {"hire": 1})
     return {"csrf": "x", "board": board, "charts": {"legs": "", "blocked": "", "pass_rate": ""},
             "errors": ["from", "to", "order", "department", "position"],
             "values": {"from": "", "to": "", "department": "", "position": ""},
