@@ -70,7 +70,7 @@ from storage.settings import get_settings
 from tasks.dates import end_of_day, first_day, local_date, spoken_day
 from tasks.env import get_catalog, reading
 from tasks.i18n import gettext
-from tasks.labels import names
+from tasks.labels import Names, names
 from tasks.status import view_run
 from tasks.workdays import Calendar, company_calendar
 
@@ -148,7 +148,7 @@ class DepartmentFigures:
 class PositionFigures:
     code: str
     name: str
-    appraised: int  # runs completed in the period with an appraisal
+    appraised: int  # hires appraised in the period
     passed: int
 
     @property
@@ -334,7 +334,7 @@ def _findings(session: Session, filters: Filters) -> dict[str, int]:
     return {party: int(count) for party, count in rows}
 
 
-def _pass_rates(session: Session, filters: Filters, n: Any) -> list[PositionFigures]:
+def _pass_rates(session: Session, filters: Filters, n: Names) -> list[PositionFigures]:
     """Per position: the hires appraised in the period, and those who passed."""
     start = _moment(end_of_day(filters.start - timedelta(days=1)))
     lowest = (select(AppraisalScore.run_id, func.min(AppraisalScore.score).label("lowest"))

@@ -354,6 +354,19 @@ def test_the_hr_overview_links_to_the_dashboard(relays: Relays):
     assert 'href="/hr/dashboard"' in overview.text
 
 
+def test_the_boss_reads_it_too_and_nobody_signed_out_does(relays: Relays):
+    from fastapi.testclient import TestClient
+
+    from forms.app import app
+
+    with TestClient(app) as stranger, TestClient(app) as boss:
+        refused = stranger.get("/hr/dashboard")
+        assert refused.status_code == 401 and "市场部" not in refused.text
+        sign_in(Forms(boss), "boss@example.com")  # the cookie stays in the boss's browser
+        assert row(boss.get("/hr/dashboard", params=TWO_MONTHS).text, "department",
+                   "marketing")[1:4] == ["6", "2", "4"]
+
+
 @pytest.fixture(scope="module")
 def served(relays: Relays) -> Iterator[str]:
     """The forms app behind uvicorn, on the relays' storage."""
