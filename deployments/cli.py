@@ -27,8 +27,10 @@ app = typer.Typer(help="Jieli (接力): onboarding as a relay with an owner for 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 catalog_app = typer.Typer(help="Check and show the catalog.", no_args_is_help=True)
 db_app = typer.Typer(help="Jieli's storage.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports HR and the boss read.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
 console = Console()
 err = Console(stderr=True)
 # Prefect's state names of a run that is still active, as `jieli runs` shows them.
@@ -437,6 +439,12 @@ def simulate(
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
 
 
+def example_scenarios() -> list[Path]:
+    """The example scenarios the demo plays: format version 1, then version 2 (practice legs,
+    remedial training)."""
+    return sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "v2").glob("*.yaml"))
+
+
 @app.command()
 def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Leave the Prefect server running")]
@@ -454,7 +462,7 @@ def demo(
     import tempfile
     import time as _time
 
-    files = scenario or sorted(EXAMPLES.glob("*.yaml"))
+    files = scenario or example_scenarios()
     missing = [str(f) for f in files if not f.is_file()]
     if not files or missing:
         raise _fail(f"no scenario files: {', '.join(missing) or EXAMPLES}")
@@ -663,6 +671,73 @@ def import_(
     if report.bad_lines:
         console.print(escape(_("%(bad)s bad row(s) skipped, lines: %(lines)s") % {
             "bad": len(report.bad_lines), "lines": ", ".join(map(str, report.bad_lines))}))
+
+
+@report_app.command("effectiveness")
+def report_effectiveness(
+    ctx: typer.Context,
+    module: Annotated[str, typer.Option("--module", metavar="CODE",
+                                        help="The module's code (jieli catalog show)")],
+    metric: Annotated[str, typer.Option("--metric", metavar="NAME",
+                                        help="A metric of the imported monthly figures")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
+) -> None:
+    """Does a module pay off? The metric of employees who completed it against the others',
+    and each completer's before against after; with a caution when the figures may mislead.
+
+    Imported training history counts as completing the module, like a quiz passed in Jieli.
+    Exit 2 for an unknown module or metric (the known ones are listed).
+    """
+    import json
+
+    from tasks.permissions import NotPermitted
+    from tasks.reports.effectiveness import (
+        UnknownMetric,
+        UnknownModule,
+        measure,
+        shown_lift,
+        shown_mean,
+    )
+
+    locale, n = get_settings().default_locale, _names()
+    try:
+        found = measure(module=module, metric=metric, locale=locale, by_email=_acting_as(ctx))
+    except NotPermitted as exc:
+        raise _refused(exc) from None
+    except UnknownModule as exc:
+        raise _fail(_("%(module)s is not a module of the catalog; the modules are: %(known)s")
+                    % {"module": module, "known": n.join(
+                        _("%(name)s (%(code)s)") % {"name": n.module(c), "code": c}
+                        for c in exc.known)}, REFUSED) from None
+    except UnknownMetric as exc:
+        raise _fail(_("No imported monthly figure is named %(metric)s; the metrics are: "
+                      "%(known)s") % {"metric": metric, "known": n.join(exc.known) or "—"},
+                    REFUSED) from None
+    if as_json:
+        typer.echo(json.dumps(found.model_dump(), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=_("Training effectiveness: %(module)s · %(metric)s") % {
+        "module": n.module(module), "metric": metric})
+    table.add_column(_("Group"))
+    table.add_column(_("Employees"), justify="right")
+    table.add_column(_("Monthly mean"), justify="right")
+    for who, count, mean in (
+            (N_("Completed it (months after completing)"), found.completed_n,
+             found.completed_mean),
+            (N_("Did not complete it"), found.not_completed_n, found.not_completed_mean),
+            (N_("Completers, before completing"), found.before_after_n, found.before_mean),
+            (N_("Completers, after completing"), found.before_after_n, found.after_mean)):
+        table.add_row(*_row(_(who), count, shown_mean(mean, locale)))
+    console.print(table)
+    console.print(escape(_("Lift: %(lift)s against those who did not complete it") % {
+        "lift": shown_lift(found.lift_pct)}))
+    if found.completed_imported_n:
+        console.print(escape(_("%(count)s of the completers completed it in the old system "
+                               "(imported training history).") % {
+                                   "count": found.completed_imported_n}))
+    if found.caution:
+        caution = _("Caution: %(caution)s") % {"caution": found.caution}
+        console.print(f"[yellow]{escape(caution)}[/yellow]", soft_wrap=True)
 
 
 @app.command("revoke-sessions")

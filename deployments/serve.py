@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
 
 from flows.onboarding import onboarding
+from flows.reports import WEEKLY, weekly_report
 from flows.start import start_deployment
 from flows.sweep import sweep
 from storage.settings import Settings, get_settings
@@ -55,6 +57,9 @@ def main() -> None:
         sweep.to_deployment(name="sweep", interval=settings.sweep_every_seconds,  # type: ignore[list-item]
                             tags=["housekeeping"]),  # not "jieli": the boss filters hires by it
         start_deployment(),  # HR or the boss starts a hire from Prefect's run form
+        weekly_report.to_deployment(  # type: ignore[list-item]
+            name="weekly-report", schedules=[Cron(WEEKLY, timezone=settings.timezone)],
+            tags=["reports"]),
     ]
     # The deployments must exist before runs are recovered or created against them.
     for deployment in deployments:

@@ -194,6 +194,7 @@ class Simulator:
         clock.use_clock(self.clock)
         self.first_day = first_day
         self.run_id: int | None = None
+        self.sessions = self.submissions = 0  # to tell one session or hand-in from the next
         result: dict[str, Any] = {"name": scenario.name}
         try:
             # One API client for every call of this thread (passes, sweeps, resumes): a new
@@ -316,6 +317,17 @@ class Simulator:
             _expect_ok(http.post(link, data=data, files={"none": ("", b"")}))
         elif step.quiz:
             self._quiz(http, step.quiz.module, step.quiz.score, scenario, catalog)
+        elif step.coach is not None:
+            self._coach(http, step, scenario, catalog)
+        elif step.submit is not None:
+            link = self._link(scenario.hire.email,
+                              f"/submit/{self.run_id}\\.{step.submit.module}\\?t=")
+            self.submissions += 1
+            _expect_ok(http.post(link, data={
+                "link": f"https://git.example.com/hire/{step.submit.module}/{self.submissions}",
+                "note": ""}, files={"none": ("", b"")}))
+        elif step.grade is not None:
+            self._grade(http, step, catalog)
         elif step.appraise is not None:
             manager = catalog.departments[catalog.positions[scenario.hire.position]
                                           .department].manager
@@ -326,6 +338,51 @@ class Simulator:
                     for item, criteria in step.appraise.items()
                     for criterion, score in criteria.items()}
             _expect_ok(http.post(link, data=data))
+
+    def _link(self, to: str, pattern: str) -> str:
+        link = self.mailbox.link(to, pattern)
+        if link is None:
+            raise StepFailed(f"{to} has no email with the link it needs")
+        return link
+
+    def _coach(self, http: httpx.Client, step: Any, scenario: Scenario, catalog: Any) -> None:
+        """The owner records a session from the coaching email; the hire answers it from the
+        email that recording sent."""
+        from tasks.dates import local_date
+        from tasks.email import send_pending_mail
+
+        module = step.coach.module
+        owner = catalog.owner_of(module)
+        link = self._link(owner.email, f"/coaching/{self.run_id}\\.{module}\\?t=")
+        self.sessions += 1
+        _expect_ok(http.post(link, data={
+            "held_on": local_date(self.clock.now()).isoformat(), "minutes": "60",
+            "topic": f"coaching session {self.sessions}", "notes": ""}))
+        send_pending_mail()  # as the runner's housekeeping does within seconds
+        answer = self._link(scenario.hire.email, "/coaching/sessions/\\d+\\?t=")
+        _expect_ok(http.post(answer, data={
+            "answer": "confirmed" if step.coach.confirmed else "disputed", "comment": ""}))
+
+    def _grade(self, http: httpx.Client, step: Any, catalog: Any) -> None:
+        from sqlalchemy import select
+
+        from storage.models import Submission
+        from tasks.env import transaction
+        from tasks.practice import graders
+
+        module = catalog.modules[step.grade.module]
+        rubric = module.practice.assignment.rubric if module.practice and \
+            module.practice.assignment else []
+        with transaction() as session:
+            latest = session.scalar(select(Submission.id).where(
+                Submission.run_id == self.run_id, Submission.module_code == module.code)
+                .order_by(Submission.number.desc()).limit(1))
+            reviewer = graders(session, module.owner)[0].email
+        if latest is None:
+            raise StepFailed(f"nothing of {module.code} was handed in")
+        link = self._link(reviewer, f"/grade/{latest}\\?t=")
+        scores = step.grade.scores or {c.code: step.grade.score for c in rubric}
+        _expect_ok(http.post(link, data={f"score-{c}": str(v) for c, v in scores.items()}))
 
     def _quiz(self, http: httpx.Client, module: str, score: int, scenario: Scenario,
               catalog: Any) -> None:
@@ -347,11 +404,17 @@ class Simulator:
         if quiz is None:
             raise StepFailed("the study page offers no quiz")
         url = f"http://127.0.0.1:{self.forms_port}{quiz.group(1)}"
-        questions = catalog.modules[module].quiz.questions
-        right = round(score * len(questions) / 100)
-        if round(100 * right / len(questions)) != score:
+        quiz_spec = catalog.modules[module].quiz
+        questions = quiz_spec.questions
+        # A score the quiz cannot give exactly (85 with 10 questions) is played as the
+        # nearest one below it (80): passed or failed alike, unless the pass mark itself
+        # falls between the two.
+        right = max(r for r in range(len(questions) + 1)
+                    if round(100 * r / len(questions)) <= score)
+        played = round(100 * right / len(questions))
+        if (played >= quiz_spec.pass_mark) != (score >= quiz_spec.pass_mark):
             raise StepFailed(f"a score of {score} is not possible with {len(questions)} "
-                             "questions")
+                             f"questions, and {played} would not pass or fail alike")
         answers = {f"q{i}": str(q.answer if i < right else (q.answer + 1) % len(q.choices))
                    for i, q in enumerate(questions)}
         _expect_ok(http.post(url, data=answers))
@@ -359,25 +422,30 @@ class Simulator:
     def _report(self) -> dict[str, Any]:
         from sqlalchemy import select
 
-        from storage.models import Reminder
+        from storage import repo
+        from storage.models import AssignmentStatus, Reminder
         from tasks.attribution import verdict_of
         from tasks.dates import local_date
         from tasks.env import transaction
 
         if self.run_id is None:
-            return {"outcome": "pending", "findings": [], "remedial": [], "reminders": []}
+            return {"outcome": "pending", "findings": [], "remedial": [], "remedial_done": [],
+                    "reminders": []}
         with transaction() as session:
             verdict = verdict_of(session, self.run_id)
+            assignments = repo.assignments_of(session=session, run_id=self.run_id)
             reminders = [{"to": r.to_email, "role": r.role, "department": r.department,
                           "about": r.about,
                           "day": (local_date(r.sent_at) - self.first_day.date()).days}
                          for r in session.scalars(select(Reminder).where(
                              Reminder.run_id == self.run_id).order_by(Reminder.id))]
         remedial = sorted({m for f in verdict.findings for m in f["remedial"]})
+        done = [m for m in remedial
+                if m in assignments and assignments[m].status == AssignmentStatus.PASSED]
         return {"outcome": verdict.outcome,
                 "findings": [{k: f[k] for k in ("item", "cause", "responsible", "evidence")}
                              for f in verdict.findings],
-                "remedial": remedial, "reminders": reminders}
+                "remedial": remedial, "remedial_done": done, "reminders": reminders}
 
 
 def _expect_ok(response: httpx.Response) -> httpx.Response:
@@ -399,4 +467,7 @@ def _expectations_hold(scenario: Scenario, result: dict[str, Any]) -> bool:
         got = sorted((f["item"], f["cause"], f["responsible"]) for f in result["findings"])
         if wanted != got:
             return False
+    if expect.remedial_done is not None and \
+            sorted(expect.remedial_done) != result["remedial_done"]:
+        return False
     return expect.remedial is None or sorted(expect.remedial) == result["remedial"]

@@ -20,10 +20,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from forms.dashboard import router as dashboard_router
-from forms.language import CurrentPage, language_switch
+from forms.effectiveness import router as effectiveness_router
+from forms.language import CurrentPage
 from forms.language import router as language_router
 from forms.limits import RequestLimits, repeated_fields
 from forms.links import LinkProblem, Visit, request_locale, visit
+from forms.pages import page, spent_page
+from forms.practice import router as practice_router
 from forms.security import Refused, SecurityHeaders, same_origin
 from forms.sessions import (
     Staff,
@@ -38,10 +41,10 @@ from tasks.appraisal import AlreadyAppraised, appraisal_form, appraisal_submitte
 from tasks.dates import spoken_day
 from tasks.env import get_catalog, reading
 from tasks.handoff import last_handoff, waiting_hires
-from tasks.i18n import LOCALES, jinja_env, normalize_locale
+from tasks.i18n import LOCALES, normalize_locale
 from tasks.labels import names
 from tasks.learning import STUDY_LINK_VALID_FOR, QuizClosed, studying, take_quiz
-from tasks.links import Spent, make_token
+from tasks.links import make_token
 from tasks.materials import (
     ACCEPTED_SUFFIXES,
     MAX_FILE_BYTES,
@@ -66,21 +69,13 @@ app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads
 app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get headers too
 app.add_middleware(CurrentPage)  # the page being answered, for its language link
 app.include_router(language_router)
-app.include_router(dashboard_router)
+app.include_router(practice_router)  # coaching, hand-ins and grading (tasks/practice.py)
+app.include_router(effectiveness_router)  # /hr/effectiveness
+app.include_router(dashboard_router)  # /hr/dashboard
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
 QUIZ_LINK_VALID_FOR = timedelta(days=14)
-
-
-def page(name: str, locale: str, status: int = 200, here: str | None = None,
-         **context: Any) -> HTMLResponse:
-    """A page in `locale`, with a link to it (or to `here`) in the other language."""
-    env = jinja_env(locale, "forms")
-    html = env.get_template(name).render(lang="en" if locale == "en" else "zh-CN",
-                                         locale=locale, switch=language_switch(locale, here),
-                                         **context)
-    return HTMLResponse(html, status_code=status)
 
 
 @app.exception_handler(LinkProblem)
@@ -131,11 +126,6 @@ def _module_view(code: str, locale: str) -> dict[str, Any]:
     lang = normalize_locale(locale)
     return {"code": code, "title": module.title.get(lang),
             "materials": [{"code": m.code, "title": m.title.get(lang)} for m in module.materials]}
-
-
-def spent_page(v: Visit, spent: Spent, next_url: str = "") -> HTMLResponse:
-    """A form whose link acted already: when and by whom, instead of a form to fill in again."""
-    return page("error.html", v.locale, 410, kind="used", spent=spent, next_url=next_url)
 
 
 def handoff_page(module_code: str, v: Visit, status: int = 200, *,

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from forms.pages import page
 from forms.sessions import Staff, staff
 from tasks.env import get_catalog
 from tasks.i18n import gettext
@@ -83,8 +84,6 @@ async def hr_dashboard(
     page_no: Annotated[str, Query(alias="page", max_length=6)] = "",
 ) -> HTMLResponse:
     """Each department's legs, each position's pass rate, each running hire's progress."""
-    from forms.app import page  # here: forms.app includes this router
-
     typed = {"from": start.strip(), "to": end.strip(), "department": department,
              "position": position, "page": page_no}
     filters, errors = _filters(typed)

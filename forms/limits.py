@@ -41,8 +41,10 @@ MAX_URL_BYTES = 2 * KB
 
 ROUTE_LIMITS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"^/handoff/[^/]+$"), HANDOFF_BODY_BYTES),
+    (re.compile(r"^/submit/[^/]+$"), HANDOFF_BODY_BYTES),  # one file, the hand-off's rules
     (re.compile(r"^/hr/sign-in$"), SIGN_IN_BODY_BYTES),
     (re.compile(r"^/appraise/[^/]+$"), APPRAISAL_BODY_BYTES),
+    (re.compile(r"^/grade/[^/]+$"), APPRAISAL_BODY_BYTES),  # a comment per rubric criterion
 ]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from forms.language import chosen_locale
 from storage import clock, repo
-from storage.models import Person
+from storage.models import CoachingSession, Person, Submission
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import LinkClaims, LinkExpired, LinkInvalid, Spent, read_token
@@ -26,8 +26,10 @@ from tasks.permissions import (
     grants_of,
     module_target,
     permitted,
+    practice_target,
     run_target,
 )
+from tasks.practice import parse_practice_key
 
 # Bounds on what a link may carry, checked before anything is looked up or written: a token is
 # about 150 characters, an object id a module code or a number.
@@ -95,10 +97,20 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
         return Target("area", object_id, "hr")
     if action == "handoff":
         return module_target(object_id) if object_id in catalog.modules else None
+    if action in ("coach", "submit"):  # a run's practice in a module: `12.python-basics`
+        key = parse_practice_key(object_id)
+        return practice_target(session, *key) if key else None
     if not (object_id.isascii() and object_id.isdigit()) or len(object_id) > 18:
         return None  # not a row id (and beyond a 64-bit integer)
     if action in ("study", "quiz"):
         return assignment_target(session, int(object_id))
+    if action == "confirm":  # a coaching session recorded for the hire
+        row = session.get(CoachingSession, int(object_id))
+        return practice_target(session, row.run_id, row.module_code) if row else None
+    if action == "grade":  # a hire's hand-in
+        submission = session.get(Submission, int(object_id))
+        return practice_target(session, submission.run_id, submission.module_code) \
+            if submission else None
     if action in ("appraise", "record"):  # record: one run's training record, read-only
         return run_target(session, int(object_id))
     return None

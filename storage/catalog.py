@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from storage.names import check_email, check_name
 
@@ -54,6 +62,11 @@ class Department(Strict):
     name: Text
     owner: Person
     manager: Person
+    # Who grades the department's practice assignments; none: the owner does.
+    reviewers: list[Person] = []
+
+    def graders(self) -> list[Person]:
+        return list(self.reviewers) or [self.owner]
 
 
 class DepartmentsFile(Strict):
@@ -93,6 +106,42 @@ class Raci(Strict):
     informed: list[str] = []
 
 
+class Coaching(Strict):
+    """Coaching sessions the owner department gives the hire (e.g. a senior engineer online)."""
+
+    sessions: int = Field(ge=1, le=20)
+    due_days: int = Field(ge=1, le=120, description="working days after the module's assignment")
+
+
+class RubricCriterion(Strict):
+    code: str = Code
+    title: Text
+
+
+class PracticeAssignment(Strict):
+    """Work the hire hands in and the owner department grades against its rubric."""
+
+    title: Text
+    brief: Text
+    rubric: list[RubricCriterion] = Field(min_length=1)
+    pass_mark: int = Field(60, ge=0, le=100)  # every criterion at least this
+    due_days: int = Field(ge=1, le=120, description="working days after the module's assignment")
+    review_days: int = Field(3, ge=1, le=60, description="working days after a submission")
+
+
+class Practice(Strict):
+    """A module's practice legs, after the quiz: coaching given, an assignment graded."""
+
+    coaching: Coaching | None = None
+    assignment: PracticeAssignment | None = None
+
+    @model_validator(mode="after")
+    def _some_leg(self) -> Practice:
+        if self.coaching is None and self.assignment is None:
+            raise ValueError("practice needs coaching, an assignment, or both")
+        return self
+
+
 class Module(Strict):
     code: str = Code
     kind: ModuleKind
@@ -102,6 +151,7 @@ class Module(Strict):
     study_days: int = Field(3, ge=1, le=365)  # working days of the catalog's calendar
     quiz: Quiz
     raci: Raci
+    practice: Practice | None = None
 
 
 class ModulesFile(Strict):
@@ -145,6 +195,15 @@ class PlannedModule(Strict):
     pass_mark: int
     attempts: int
     materials: list[Material] = []
+    # Default for plans stored before practice legs existed.
+    practice: Practice | None = None
+
+    @classmethod
+    def of(cls, module: Module) -> PlannedModule:
+        return cls(code=module.code, owner=module.owner, title=module.title,
+                   study_days=module.study_days, pass_mark=module.quiz.pass_mark,
+                   attempts=module.quiz.attempts, materials=module.materials,
+                   practice=module.practice)
 
 
 class Plan(Strict):
@@ -170,13 +229,24 @@ class Responsible(StrEnum):
 
 
 class Condition(Strict):
-    """Facts about one failed appraisal item; every key given must hold for the rule to fire."""
+    """Facts about one failed appraisal item; every key given must hold for the rule to fire.
+
+    The practice facts are about the module's practice legs, as they stood when the appraisal
+    was submitted: coaching_given (the confirmed sessions reached the number required),
+    submitted (the assignment was handed in), reviewed (the latest submission was graded),
+    assignment_passed (the latest graded submission reached the pass mark). A module without
+    that leg, or a leg not yet due, has no such fact, and no condition on it holds.
+    """
 
     delivered: bool | None = None
     delivered_late: bool | None = None
     started_late: bool | None = None
     trained: bool | None = None
     attempts_left: bool | None = None
+    coaching_given: bool | None = None
+    submitted: bool | None = None
+    reviewed: bool | None = None
+    assignment_passed: bool | None = None
     failed_any: list[Criterion] | None = None
     passed_all: list[Criterion] | None = None
 
@@ -211,9 +281,9 @@ class Scope(StrEnum):
     OWN = "own"
 
 
-Role = Literal["hr", "owner", "appraiser", "hire", "boss"]
-Action = Literal["plan", "start", "track", "read", "handoff", "edit-module", "edit-quiz", "grade",
-                 "appraise", "study", "quiz", "import"]
+Role = Literal["hr", "owner", "reviewer", "appraiser", "hire", "boss"]
+Action = Literal["plan", "start", "track", "read", "handoff", "edit-module", "edit-quiz", "coach",
+                 "grade", "appraise", "study", "quiz", "submit", "confirm", "import"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 
@@ -341,6 +411,11 @@ def _cross_check(
             if mat.code in _duplicates([x.code for x in m.materials]):
                 errors.append(CatalogError("modules.yaml", f"{where}.materials[{k}]({mat.code})",
                                            f"duplicate material code '{mat.code}'"))
+        assignment = m.practice.assignment if m.practice else None
+        if assignment is not None:
+            for code in sorted(_duplicates([c.code for c in assignment.rubric])):
+                errors.append(CatalogError("modules.yaml", f"{where}.practice.assignment.rubric",
+                                           f"duplicate rubric criterion '{code}'"))
         raci_depts = [*m.raci.responsible, m.raci.accountable, *m.raci.consulted,
                       *m.raci.informed]
         for d in raci_depts:

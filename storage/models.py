@@ -305,6 +305,58 @@ class Gate(Base):
     closed_at: Mapped[datetime | None]
 
 
+class SessionAnswer(StrEnum):
+    """What the hire said about a coaching session recorded for them."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"  # only confirmed sessions count
+    DISPUTED = "disputed"
+
+
+class CoachingSession(Base):
+    """A coaching session the owner department says it gave a hire in a module."""
+
+    __tablename__ = "coaching_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    module_code: Mapped[str] = mapped_column(String(64))
+    coach_id: Mapped[int] = mapped_column(ForeignKey("people.id"))  # who recorded it
+    held_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int]
+    topic: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+    answer: Mapped[str] = mapped_column(String(20), default=SessionAnswer.PENDING)
+    answered_at: Mapped[datetime | None]
+    hire_comment: Mapped[str] = mapped_column(Text, default="")
+    coach: Mapped[Person] = relationship()
+
+
+class Submission(Base):
+    """One hand-in of a module's practice assignment (a file or a link), and its grade."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("run_id", "module_code", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    module_code: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int]  # 1 for the first hand-in of this assignment, 2 for the next ...
+    submitted_at: Mapped[datetime]
+    link: Mapped[str | None] = mapped_column(String(2000))
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    file_path: Mapped[str | None] = mapped_column(String(1000))
+    size_bytes: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The grade: a score 0-100 and a comment per rubric criterion.
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    graded_at: Mapped[datetime | None]
+    scores: Mapped[dict[str, Any] | None]
+    comments: Mapped[dict[str, Any] | None]
+    passed: Mapped[bool | None]
+    graded_by: Mapped[Person | None] = relationship()
+
+
 class OutboxMessage(Base):
     """An email to send, written in the same transaction as the change that causes it."""
 

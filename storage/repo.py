@@ -88,10 +88,7 @@ def plan_for(catalog: cat.Catalog, position_code: str) -> cat.Plan:
     position = catalog.positions[position_code]
     return cat.Plan(
         position=position,
-        modules=[cat.PlannedModule(code=m.code, owner=m.owner, title=m.title,
-                                   study_days=m.study_days, pass_mark=m.quiz.pass_mark,
-                                   attempts=m.quiz.attempts, materials=m.materials)
-                 for m in (catalog.modules[c] for c in position.modules)],
+        modules=[cat.PlannedModule.of(catalog.modules[c]) for c in position.modules],
         handoff_due_days=catalog.rules.handoff_due_days)
 
 
@@ -231,6 +228,19 @@ def open_gate(
     session.add(gate)
     session.flush()
     return gate, True
+
+
+def reopen_gate(
+    *, session: Session, run_id: int, kind: str, subject: str, waiting_on: str,
+    now: datetime, due: datetime | None,
+) -> Gate:
+    """The gate on (kind, subject), opened again when it was closed (a leg owed once more, such
+    as grading a new submission); an open one keeps its earlier date and due day."""
+    gate, created = open_gate(session=session, run_id=run_id, kind=kind, subject=subject,
+                              waiting_on=waiting_on, now=now, due=due)
+    if not created and gate.closed_at is not None:
+        gate.opened_at, gate.due_at, gate.closed_at = now, due, None
+    return gate
 
 
 def close_gate(*, session: Session, run_id: int, kind: str, subject: str, now: datetime) -> None:

@@ -19,7 +19,9 @@ from tasks.env import reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import Spent, make_link
 from tasks.permissions import check, run_target
+from tasks.practice import practice_view_in
 from tasks.runs import resume_run
+from tasks.tracking import practice_lines
 
 APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
 APPRAISAL_DUE_DAYS = 2  # the appraiser scores within two working days of the appraisal day
@@ -101,6 +103,7 @@ class Trained:
     department: str  # the department that owns the module, by name
     study_late_days: int  # the hire's study, days after its due day (0: on time)
     finished: bool  # the quiz passed, or every attempt used
+    practice: tuple[str, ...] = ()  # coaching and the assignment, a line each (if any)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,9 @@ class AppraisalForm:
 
 
 def appraisal_form(run_id: int, locale: str) -> AppraisalForm:
-    """The run's appraisal items with the hire's training so far (modules, scores, late legs)."""
+    """The run's appraisal items with the hire's training so far (modules, scores, late legs,
+    coaching and the assignment's grades)."""
+
     lang = normalize_locale(locale)
     now = clock.now()
     with reading() as session:
@@ -140,7 +145,10 @@ def appraisal_form(run_id: int, locale: str) -> AppraisalForm:
                 handed_off=bool(handoff and handoff.delivered_at),
                 department=dept.name_en if lang == "en" else dept.name_zh,
                 study_late_days=days_overdue(assignment.due_at, studied) if assignment else 0,
-                finished=bool(assignment and assignment.completed_at)))
+                finished=bool(assignment and assignment.completed_at),
+                practice=tuple(practice_lines(practice_view_in(session, run, module.code),
+                                              locale))
+                if module.practice is not None and assignment is not None else ()))
         appraisal = run.plan.position.appraisal
         return AppraisalForm(
             hire=run.hire.name, position=run.plan.position.title.get(lang),

@@ -26,23 +26,24 @@ from storage.catalog import AppraisalItem, AttributionRule, Condition, Plan, Res
 from storage.models import (
     AppraisalScore,
     Assignment,
-    AssignmentStatus,
     Delivery,
     Finding,
+    Gate,
     QuizAttempt,
     Reminder,
     Run,
 )
 from storage.settings import get_settings
 from tasks.artifacts import artifact_key, publish_markdown
-from tasks.dates import due_after_working_days, local_date, spoken_day
+from tasks.dates import local_date, spoken_day
 from tasks.email import Recipient, render
-from tasks.env import get_catalog, transaction
+from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
 from tasks.labels import names
-from tasks.learning import owner_note, study_link
+from tasks.learning import Remedial, remedial_progress
 from tasks.links import make_link
 from tasks.markdown import md_text
+from tasks.practice import practice_facts
 
 RECORD_LINK_VALID_FOR = timedelta(days=7)
 OUTCOMES = {"passed": N_("probation passed"), "failed": N_("probation failed"),
@@ -60,11 +61,20 @@ class Facts:
     failed: set[str]
     passed: set[str]
     evidence: list[str] = field(default_factory=list)
+    # The module's practice legs (tasks/practice.py); None: no such leg, or not yet due.
+    coaching_given: bool | None = None
+    submitted: bool | None = None
+    reviewed: bool | None = None
+    assignment_passed: bool | None = None
+
+
+FACT_NAMES = ("delivered", "delivered_late", "started_late", "trained", "attempts_left",
+              "coaching_given", "submitted", "reviewed", "assignment_passed")
 
 
 def holds(condition: Condition, facts: Facts) -> bool:
     """Whether every fact the condition names has the value it asks for."""
-    for name in ("delivered", "delivered_late", "started_late", "trained", "attempts_left"):
+    for name in FACT_NAMES:
         wanted = getattr(condition, name)
         if wanted is not None and getattr(facts, name) != wanted:
             return False
@@ -150,6 +160,8 @@ def gather_facts(session: Session, run: Run, item: AppraisalItem, scores: dict[s
     hire_reminders = [r for r in reminders if r.role == "hire"]
     if hire_reminders and not trained:
         evidence.append(_("%(count)s reminder(s) to the hire") % {"count": len(hire_reminders)})
+    practice = practice_facts(session, run, code, appraised_at, locale)
+    evidence.extend(practice.evidence)
     for criterion, score in sorted(scores.items()):
         evidence.append(_("appraisal %(item)s / %(criterion)s: %(score)s (pass mark %(mark)s)")
                         % {"item": item.title.get(normalize_locale(locale)),
@@ -157,6 +169,8 @@ def gather_facts(session: Session, run: Run, item: AppraisalItem, scores: dict[s
                            "mark": pass_mark})
     failed, passed = split_criteria(scores, pass_mark)
     return Facts(
+        coaching_given=practice.coaching_given, submitted=practice.submitted,
+        reviewed=practice.reviewed, assignment_passed=practice.assignment_passed,
         delivered=True if delivery else was_due(handoff.due_at if handoff else None,
                                                 appraised_at, False),
         delivered_late=bool(delivery and handoff and delivery.delivered_at > handoff.due_at),
@@ -214,6 +228,10 @@ def attribute(run_id: int) -> Verdict:
         appraised_at = max(r.submitted_at for r in rows)
         appraisal = run.plan.position.appraisal
         done = {f.item for f in session.scalars(select(Finding).where(Finding.run_id == run_id))}
+        # The relay's legs end with the appraisal; remedial legs are opened after it.
+        for gate in session.scalars(select(Gate).where(
+                Gate.run_id == run_id, Gate.closed_at.is_(None), Gate.opened_at <= appraised_at)):
+            gate.closed_at = now
         for item in appraisal.items:
             scores = {r.criterion: r.score for r in rows if r.item == item.code}
             if item.code in done or not split_criteria(scores, appraisal.pass_mark)[0]:
@@ -229,8 +247,6 @@ def attribute(run_id: int) -> Verdict:
             session.add(Finding(run_id=run_id, item=item.code, cause=cause,
                                 responsible=responsible, evidence=facts.evidence,
                                 remedial=remedial, created_at=now))
-            for code in remedial:
-                _assign_remedial(session, run, code, now)
             repo.audit(session=session, actor="system", action="finding", object_type="run",
                        object_id=str(run_id), via="flow", now=now,
                        detail={"item": item.code, "cause": cause, "rule": cause,
@@ -239,8 +255,7 @@ def attribute(run_id: int) -> Verdict:
                                          if k != "evidence"}})
         session.flush()
         verdict = verdict_of(session, run_id)
-        hire, flow_run_id, key = run.hire.name, run.flow_run_id, artifact_key(run, "verdict")
-        plan = run.plan
+        hire = run.hire.name
         for person in (repo.department(session=session, code="hr").owner,
                        repo.person_by_email(session=session, email=catalog.boss.email)):
             if person is None:
@@ -252,33 +267,23 @@ def attribute(run_id: int) -> Verdict:
                                                         person.locale))
             repo.queue_message(session=session, key=f"verdict:{run_id}:{person.email}",
                                run_id=run_id, kind="verdict", message=message, now=now)
-    if flow_run_id is not None:
-        publish_markdown(flow_run_id=flow_run_id, key=key,
-                         markdown=verdict_markdown(hire, verdict, plan, locale),
-                         description=gettext(locale, "Probation verdict"))
     return verdict
 
 
-def _assign_remedial(session: Session, run: Run, code: str, now: datetime) -> None:
-    """Assign a remedial module to the hire and email them its study link (once)."""
-    if repo.assignments_of(session=session, run_id=run.id).get(code):
-        return
-    module = get_catalog().modules[code]
-    assignment = Assignment(run_id=run.id, module_code=code, assigned_at=now,
-                            due_at=due_after_working_days(now, module.study_days),
-                            status=AssignmentStatus.ASSIGNED)
-    session.add(assignment)
-    session.flush()
-    hire = run.hire
-    message = render(
-        "assignment", to=Recipient(hire.name, hire.email, hire.locale),
-        pass_mark=module.quiz.pass_mark,
-        modules=[{"title": module.title.get(hire.locale),
-                  "due": spoken_day(assignment.due_at, hire.locale),
-                  "link": study_link(person_id=hire.id, assignment_id=assignment.id),
-                  **owner_note(repo.latest_delivery(session=session, module_code=code))}])
-    repo.queue_message(session=session, key=f"remedial:{run.id}:{code}", run_id=run.id,
-                       kind="assignment", message=message, now=now)
+@task(cache_policy=NO_CACHE)
+def publish_verdict(run_id: int) -> None:
+    """The verdict on the run in Prefect, with the remedial training's progress (published
+    again whenever it changes, until the run completes)."""
+    locale = get_settings().default_locale
+    with reading() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        verdict = verdict_of(session, run_id)
+        markdown = verdict_markdown(run.hire.name, verdict, run.plan, locale,
+                                    remedial_progress(session, run, locale))
+        flow_run_id, key = run.flow_run_id, artifact_key(run, "verdict")
+    if flow_run_id is not None:
+        publish_markdown(flow_run_id=flow_run_id, key=key, markdown=markdown,
+                         description=gettext(locale, "Probation verdict"))
 
 
 def readable_findings(findings: list[dict[str, Any]], plan: Plan,
@@ -292,7 +297,8 @@ def readable_findings(findings: list[dict[str, Any]], plan: Plan,
              "remedial": n.modules(f["remedial"])} for f in findings]
 
 
-def verdict_markdown(hire: str, verdict: Verdict, plan: Plan, locale: str) -> str:
+def verdict_markdown(hire: str, verdict: Verdict, plan: Plan, locale: str,
+                     remedial: list[Remedial] | None = None) -> str:
     def _(s: str) -> str:
         return gettext(locale, s)
 
@@ -306,4 +312,15 @@ def verdict_markdown(hire: str, verdict: Verdict, plan: Plan, locale: str) -> st
                          f"| {md_text(f['responsible'])} "
                          f"| {'<br>'.join(md_text(e) for e in f['evidence'])} "
                          f"| {md_text(f['remedial'])} |")
+    if remedial:
+        n = names(locale)
+        heading, module, state = _("Remedial training"), _("Module"), _("State")
+        lines += ["", f"## {heading}", "", f"| {module} | {state} |", "|---|---|"]
+        for r in remedial:
+            state = n.study_state(r.status)
+            if r.scores:
+                state += " (" + ", ".join(map(str, r.scores)) + ")"
+            elif r.due_at is not None:
+                state += " · " + _("due %(day)s") % {"day": spoken_day(r.due_at, locale)}
+            lines.append(f"| {md_text(r.title)} | {md_text(state)} |")
     return "\n".join(lines) + "\n"

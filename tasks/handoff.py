@@ -32,6 +32,7 @@ from tasks.email import Recipient, render
 from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.labels import names
+from tasks.learning import relay_modules
 from tasks.links import Spent, make_link
 from tasks.permissions import check, module_target
 from tasks.runs import resume_run
@@ -54,7 +55,8 @@ def open_handoff_gates(run_id: int) -> list[str]:
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         due = due_after_working_days(run.started_at, run.plan.handoff_due_days)
-        for module in run.plan.modules:
+        remedial_due = due_after_working_days(now, run.plan.handoff_due_days)
+        for module in relay_modules(session, run):
             code = module.code
             repo.lock_module(session=session, module_code=code)
             delivery = repo.latest_delivery(session=session, module_code=code)
@@ -67,7 +69,9 @@ def open_handoff_gates(run_id: int) -> list[str]:
             dept = repo.department(session=session, code=module.owner)
             handoff, created = repo.ensure_handoff(
                 session=session, run=run, module_code=code, department=dept.code,
-                owner=dept.owner, now=now, due=due)
+                owner=dept.owner, now=now,
+                # A remedial module is asked for when the verdict assigns it.
+                due=due if run.plan.module(code) is not None else remedial_due)
             repo.open_gate(session=session, run_id=run.id, kind="handoff", subject=code,
                            waiting_on=dept.code, now=now, due=handoff.due_at)
             if created:

@@ -81,6 +81,7 @@ def jinja_env(locale: str, package: str = "tasks") -> Environment:
         "department": n.department, "module": n.module, "modules": n.modules,
         "position": n.position, "party": n.party, "role": n.role, "run_state": n.run_state,
         "study_state": n.study_state, "cause": n.cause, "criterion": n.criterion,
+        "session_answer": n.session_answer,
         "colon": partial(with_colon, locale=locale),
     })
     return env

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from storage.catalog import Catalog
 from tasks.i18n import N_, gettext, normalize_locale
 
-ROLES = {"hr": N_("HR"), "owner": N_("Materials owner"), "appraiser": N_("Appraiser"),
+ROLES = {"hr": N_("HR"), "owner": N_("Materials owner"), "reviewer": N_("Reviewer"),
+         "appraiser": N_("Appraiser"),
          "hire": N_("New hire"), "boss": N_("Boss")}
 # Who answers for a finding, beyond the departments: the hire, or nobody the rules found.
 PARTIES = {"hire": N_("New hire"), "boss": N_("Boss"), "unattributed": N_("Not attributed")}
 RUN_STATES = {"active": N_("In progress"), "completed": N_("Completed"),
               "cancelled": N_("Cancelled")}
-STUDY_STATES = {"assigned": N_("Studying"), "passed": N_("Quiz passed"),
-                "failed": N_("Quiz failed, no attempts left")}
+STUDY_STATES = {"waiting": N_("Waiting for the materials"), "assigned": N_("Studying"),
+                "passed": N_("Quiz passed"), "failed": N_("Quiz failed, no attempts left")}
 OUTBOX_STATES = {"pending": N_("Waiting to be sent"), "sending": N_("Sending"),
                  "sent": N_("Sent"), "failed": N_("Could not be sent")}
 CAUSES = {"content-not-delivered": N_("Materials never handed off"),
@@ -31,11 +32,18 @@ CAUSES = {"content-not-delivered": N_("Materials never handed off"),
           "content-late": N_("Materials handed off late"),
           "training-incomplete": N_("Training not finished"),
           "quiz-failed": N_("Quiz not passed"),
+          "coaching-not-given": N_("Coaching sessions not given"),
+          "assignment-not-submitted": N_("Assignment not handed in"),
+          "review-not-done": N_("Assignment not graded"),
+          "assignment-failed": N_("Assignment below the pass mark"),
           "practice-coaching": N_("Not enough hands-on coaching"),
           "expression": N_("Weak presentation skills"),
           "unattributed": N_("No rule matched")}
 MODULE_KINDS = {"general": N_("General"), "professional": N_("Professional")}
 CRITERIA = {"practice": N_("Practice"), "content": N_("Content"), "delivery": N_("Delivery")}
+SESSION_ANSWERS = {"pending": N_("not yet confirmed by the hire"),
+                   "confirmed": N_("confirmed by the hire"),
+                   "disputed": N_("disputed by the hire: did not take place")}
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,9 @@ class Names:
 
     def cause(self, code: str) -> str:
         return self._(CAUSES[code]) if code in CAUSES else code
+
+    def session_answer(self, code: str) -> str:
+        return self._(SESSION_ANSWERS[code]) if code in SESSION_ANSWERS else code
 
     def module_kind(self, code: str) -> str:
         return self._(MODULE_KINDS[code]) if code in MODULE_KINDS else code

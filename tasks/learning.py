@@ -8,10 +8,19 @@ from datetime import datetime, timedelta
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from storage import clock, repo
 from storage.catalog import Plan, PlannedModule, Question
-from storage.models import Assignment, AssignmentStatus, DeliveredMaterial, Delivery, QuizAttempt
+from storage.models import (
+    Assignment,
+    AssignmentStatus,
+    DeliveredMaterial,
+    Delivery,
+    Finding,
+    QuizAttempt,
+    Run,
+)
 from tasks.dates import due_after_working_days, spoken_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, reading, transaction
@@ -23,15 +32,68 @@ from tasks.runs import resume_run
 STUDY_LINK_VALID_FOR = timedelta(days=90)
 
 
+def remedial_codes(session: Session, run_id: int) -> list[str]:
+    """The modules the run's findings assigned as remedial training, in the findings' order."""
+    codes: list[str] = []
+    for remedial in session.scalars(select(Finding.remedial).where(Finding.run_id == run_id)
+                                    .order_by(Finding.id)):
+        codes += [c for c in remedial or [] if c not in codes]
+    return codes
+
+
+def relay_modules(session: Session, run: Run) -> list[PlannedModule]:
+    """The modules the relay works on now: the plan's until the appraisal is submitted; then
+    only the remedial modules its verdict assigned (materials asked for, studied, quizzed)."""
+    from tasks.practice import appraised_at  # tasks.practice imports this module
+
+    if appraised_at(session, run.id) is None:
+        return list(run.plan.modules)
+    return [planned_module(run.plan, code) for code in remedial_codes(session, run.id)]
+
+
+@dataclass(frozen=True)
+class Remedial:
+    """One remedial module and how far the hire got with it."""
+
+    code: str
+    title: str
+    status: str  # waiting (no materials yet) | assigned | passed | failed
+    due_at: datetime | None
+    scores: list[int]
+
+
+def remedial_progress(session: Session, run: Run, locale: str) -> list[Remedial]:
+    lang = normalize_locale(locale)
+    assignments = repo.assignments_of(session=session, run_id=run.id)
+    progress = []
+    for code in remedial_codes(session, run.id):
+        a = assignments.get(code)
+        scores = list(session.scalars(select(QuizAttempt.score).where(
+            QuizAttempt.assignment_id == a.id).order_by(QuizAttempt.attempt_no))) if a else []
+        progress.append(Remedial(code, planned_module(run.plan, code).title.get(lang),
+                                 a.status if a else "waiting", a.due_at if a else None, scores))
+    return progress
+
+
+@task(cache_policy=NO_CACHE)
+def remedial_finished(run_id: int) -> bool:
+    """Whether every remedial module was passed or used every attempt (true when none)."""
+    with reading() as session:
+        run = repo.get_run(session=session, run_id=run_id)
+        return all(r.status in (AssignmentStatus.PASSED, AssignmentStatus.FAILED)
+                   for r in remedial_progress(session, run, "en"))
+
+
 @task(cache_policy=NO_CACHE)
 def assign_ready_modules(run_id: int) -> list[str]:
-    """Assign every module whose materials exist and email the hire once per batch."""
+    """Assign every module of the relay whose materials exist and email the hire once per
+    batch (after the appraisal: the remedial modules)."""
     now = clock.now()
     with transaction() as session:
         run = repo.get_run(session=session, run_id=run_id)
         assigned = repo.assignments_of(session=session, run_id=run_id)
         new: list[tuple[PlannedModule, Assignment]] = []
-        for module in run.plan.modules:
+        for module in relay_modules(session, run):
             code = module.code
             if code in assigned:
                 continue
@@ -55,6 +117,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
         message = render(
             "assignment", to=Recipient(name=hire.name, email=hire.email, locale=hire.locale),
             pass_mark=min(m.pass_mark for m, _ in new),
+            remedial=run.plan.module(new[0][0].code) is None,
             modules=[{
                 "title": m.title.get(lang),
                 "due": spoken_day(a.due_at, lang),
@@ -155,10 +218,7 @@ def planned_module(plan: Plan, code: str) -> PlannedModule:
     found = plan.module(code)
     if found is not None:
         return found
-    module = get_catalog().modules[code]
-    return PlannedModule(code=code, owner=module.owner, title=module.title,
-                         study_days=module.study_days, pass_mark=module.quiz.pass_mark,
-                         attempts=module.quiz.attempts, materials=module.materials)
+    return PlannedModule.of(get_catalog().modules[code])
 
 
 def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,

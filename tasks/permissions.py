@@ -31,7 +31,7 @@ class Grant:
 class Target:
     """What an action is on: its department, and whose it is (for a hire's own objects)."""
 
-    kind: str  # module | assignment | run | position | area
+    kind: str  # module | assignment | run | position | practice | area
     id: str
     department: str
     person_id: int | None = None
@@ -57,6 +57,8 @@ def grants_of(*, session: Session, catalog: Catalog, person: Person) -> frozense
             grants.add(Grant("owner", dept.code))
             if dept.code == "hr":
                 grants.add(Grant("hr"))
+        if any(r.email.lower() == email for r in dept.reviewers):
+            grants.add(Grant("reviewer", dept.code))
         if dept.manager.email.lower() == email:
             grants.add(Grant("appraiser", dept.code))
             if dept.code == "hr":
@@ -156,6 +158,16 @@ def assignment_target(session: Session, assignment_id: int) -> Target | None:
     run = repo.get_run(session=session, run_id=assignment.run_id)
     return Target("assignment", str(assignment_id), run.plan.position.department,
                   run.hire_id)
+
+
+def practice_target(session: Session, run_id: int, module_code: str) -> Target | None:
+    """A hire's practice in a module (coaching, assignment, grading): the module's owning
+    department's, and the hire's own."""
+    run = session.get(Run, run_id)
+    if run is None or module_code not in get_catalog().modules:
+        return None
+    return Target("practice", f"{run_id}/{module_code}",
+                  get_catalog().modules[module_code].owner, run.hire_id)
 
 
 def run_target(session: Session, run_id: int) -> Target | None:

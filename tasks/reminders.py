@@ -1,8 +1,9 @@
 """Reminders and escalations for open gates, each recorded: they are evidence.
 
 Who is reminded, from when:
-- a department owner, from the first working day after the hand-off due day;
-- the hire, from the study due day itself;
+- a department owner, from the first working day after the hand-off or coaching due day;
+- its reviewers (else its owner), from the first working day after a grading due day;
+- the hire, from the study or assignment due day itself;
 - the appraiser, from the first working day after the appraisal due day.
 Once the leg is the catalog's `escalation_after_days` working days overdue, once per gate: the
 owner's manager and the boss; HR and the position's manager; HR and the boss.
@@ -26,17 +27,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.models import Gate, Person, Reminder, Run, RunStatus
+from storage.models import Gate, Person, Reminder, Run, RunStatus, Submission
 from tasks.appraisal import appraisal_link
 from tasks.dates import is_working_day, local_date, spoken_day, working_days_between
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.handoff import HANDOFF_LINK_VALID_FOR
-from tasks.i18n import gettext, normalize_locale
+from tasks.i18n import N_, gettext, normalize_locale
+from tasks.labels import names
 from tasks.learning import planned_module, study_link
 from tasks.links import make_link
+from tasks.practice import coaching_link, grade_link, graders, submit_link
 
 REMIND_EVERY_WORKING_DAYS = 2
+# What a reminder says is owed, per kind of leg (the appraisal has its own words).
+OWED = {"handoff": N_("the materials of %(module)s"),
+        "study": N_("the module %(module)s"),
+        "coaching": N_("the coaching sessions of %(module)s"),
+        "submit": N_("the assignment of %(module)s"),
+        "review": N_("grading the assignment of %(module)s")}
 
 
 @dataclass(frozen=True)
@@ -64,14 +73,18 @@ def _people(session: Session, run: Run, gate: Gate, late: bool) -> list[Notice]:
     hr = repo.department(session=session, code="hr")
     position_dept = repo.department(session=session, code=run.plan.position.department)
     notices: list[Notice] = []
-    if gate.kind == "handoff":
+    if gate.kind in ("handoff", "coaching", "review"):
         dept = repo.department(session=session, code=gate.waiting_on)
-        notices.append(Notice(dept.owner, "owner", dept.code, "reminder"))
+        if gate.kind == "review":
+            notices += [Notice(p, "owner", dept.code, "reminder")
+                        for p in graders(session, dept.code)]
+        else:
+            notices.append(Notice(dept.owner, "owner", dept.code, "reminder"))
         if late:
             notices.append(Notice(dept.manager, "appraiser", dept.code, "escalation"))
             if boss:
                 notices.append(Notice(boss, "boss", None, "escalation"))
-    elif gate.kind == "study":
+    elif gate.kind in ("study", "submit"):
         notices.append(Notice(run.hire, "hire", None, "reminder"))
         if late:
             notices.append(Notice(hr.owner, "hr", "hr", "escalation"))
@@ -108,7 +121,8 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
             if due is None:  # the query excludes these; this tells the type checker
                 continue
             overdue = (today - local_date(due)).days
-            if overdue < (0 if gate.kind == "study" else 1):
+            # The hire is reminded on the due day itself; a department from the day after.
+            if overdue < (0 if gate.waiting_on == "hire" else 1):
                 continue
             late = working_days_between(local_date(due), today) >= delay
             for notice in _people(session, run, gate, late):
@@ -187,20 +201,20 @@ def _item(session: Session, lang: str, group: list[Leg], today: date) -> dict[st
         what = gettext(lang, "the probation appraisal")
     else:
         title = planned_module(run.plan, gate.subject).title.get(lang)
-        if gate.kind == "handoff":
-            what = gettext(lang, "the materials of %(module)s") % {"module": title}
-        else:
-            what = gettext(lang, "the module %(module)s") % {"module": title}
-    if gate.kind == "handoff":
-        dept = repo.department(session=session, code=gate.waiting_on)
-        who = dept.owner.name
-        hires = _waiting_on_module(session, gate.subject, today)
+        what = gettext(lang, OWED.get(gate.kind, OWED["study"])) % {"module": title}
+    hires = [(run.hire.name, gate.due_at)]
+    if gate.waiting_on == "hire":
+        who = run.hire.name
+    elif gate.kind == "appraisal":
+        who = repo.department(session=session, code=gate.waiting_on).manager.name
+    elif gate.kind == "review":
+        who = names(lang).join(p.name for p in graders(session, gate.waiting_on))
     else:
-        who = run.hire.name if gate.kind == "study" else \
-            repo.department(session=session, code=gate.waiting_on).manager.name
-        hires = [(run.hire.name, gate.due_at)]
-    lines = [_due_line(lang, None if gate.kind == "study" and notice.role == "hire" else name,
-                       due, today) for name, due in hires]
+        who = repo.department(session=session, code=gate.waiting_on).owner.name
+    if gate.kind == "handoff":
+        hires = _waiting_on_module(session, gate.subject, today)
+    lines = [_due_line(lang, None if notice.role == "hire" else name, due, today)
+             for name, due in hires]
     return {"what": what, "who": who, "lines": lines, "days": max(g.overdue for g in group),
             "link": _link(gate, run, notice, session), "handoff": gate.kind == "handoff"}
 
@@ -237,6 +251,16 @@ def _link(gate: Gate, run: Run, notice: Notice, session: Session) -> str | None:
             if assignment else None
     if gate.kind == "appraisal":
         return appraisal_link(appraiser_id=notice.person.id, run_id=run.id)
+    if gate.kind == "coaching":
+        return coaching_link(owner_id=notice.person.id, run_id=run.id, module_code=gate.subject)
+    if gate.kind == "submit":
+        return submit_link(hire_id=run.hire_id, run_id=run.id, module_code=gate.subject)
+    if gate.kind == "review":
+        latest = session.scalar(select(Submission.id).where(
+            Submission.run_id == run.id, Submission.module_code == gate.subject)
+            .order_by(Submission.number.desc()).limit(1))
+        return grade_link(reviewer_id=notice.person.id, submission_id=latest) \
+            if latest is not None else None
     return make_link(path=f"/handoff/{gate.subject}", action="handoff",
                      person_id=notice.person.id, object_id=gate.subject,
                      valid_for=HANDOFF_LINK_VALID_FOR)

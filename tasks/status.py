@@ -25,7 +25,9 @@ from tasks.dates import days_overdue, spoken_day
 from tasks.env import reading, transaction
 from tasks.i18n import N_, gettext, normalize_locale
 from tasks.labels import names
+from tasks.learning import remedial_codes, remedial_progress
 from tasks.markdown import md_text
+from tasks.practice import PracticeView, graders, practice_view_in
 from tasks.runs import flow_run_name, prefect_client
 
 WAITING_TAG = "waiting:"
@@ -72,6 +74,8 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
             who = run.hire.name
         elif gate.kind == "appraisal":
             who = repo.department(session=session, code=gate.waiting_on).manager.name
+        elif gate.kind == "review":
+            who = names(locale).join(p.name for p in graders(session, gate.waiting_on))
         else:
             who = repo.department(session=session, code=gate.waiting_on).owner.name
         blockers.append(Blocker(
@@ -79,24 +83,44 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
             module_title=titles.get(gate.subject, gate.subject), since=gate.opened_at,
             due_at=gate.due_at, days_overdue=days_overdue(gate.due_at, now)))
     assignments = repo.assignments_of(session=session, run_id=run.id)
-    modules = [m.code for m in run.plan.modules]
+    modules = [m.code for m in run.plan.modules] + remedial_codes(session, run.id)
     delivered = sum(1 for c in modules if repo.latest_delivery(session=session, module_code=c))
     # A module is finished when its quiz was passed or every attempt was used.
     finished = sum(1 for c in modules
                    if c in assignments and assignments[c].status != AssignmentStatus.ASSIGNED)
+    # A practice leg is done when its gate closed with the leg met (coaching confirmed, the
+    # assignment graded): the legs of modules with practice, as far as they were opened.
+    practice_total = sum(bool(m.practice.coaching) + bool(m.practice.assignment)
+                         for m in run.plan.modules if m.practice is not None)
+    practice_done = 0
+    for m in run.plan.modules:
+        if m.practice is None or m.code not in assignments:
+            continue
+        view = practice_view_in(session, run, m.code)
+        coaching = m.practice.coaching
+        practice_done += bool(coaching and view.confirmed >= coaching.sessions)
+        practice_done += bool(m.practice.assignment and view.latest
+                              and view.latest.passed is not None)
     return RunView(run_id=run.id, complete=run.status == RunStatus.COMPLETED,
-                   blockers=blockers, legs_done=delivered + finished,
-                   legs_total=2 * len(modules))
+                   blockers=blockers, legs_done=delivered + finished + practice_done,
+                   legs_total=2 * len(modules) + practice_total)
 
 
 # What a blocked leg waits for, as a sentence (pages, log lines) and as a table cell.
 WAITING_SENTENCES = {
     "handoff": N_("Waiting for %(who)s (%(party)s) to hand off the materials of %(modules)s"),
     "study": N_("Waiting for %(who)s (new hire) to study %(modules)s and pass the quiz"),
+    "coaching": N_("Waiting for %(who)s (%(party)s) to give the coaching sessions of "
+                   "%(modules)s"),
+    "submit": N_("Waiting for %(who)s (new hire) to hand in the assignment of %(modules)s"),
+    "review": N_("Waiting for %(who)s (%(party)s) to grade the assignment of %(modules)s"),
     "appraisal": N_("Waiting for %(who)s (%(party)s) to score the probation appraisal"),
 }
 TASKS = {"handoff": N_("Hand off the materials of %(modules)s"),
          "study": N_("Study %(modules)s and pass the quiz"),
+         "coaching": N_("Give the coaching sessions of %(modules)s"),
+         "submit": N_("Hand in the assignment of %(modules)s"),
+         "review": N_("Grade the assignment of %(modules)s"),
          "appraisal": N_("Score the probation appraisal")}
 COLUMNS = [N_("Who"), N_("To do"), N_("Waiting since"), N_("Due"), N_("Days overdue")]
 
@@ -154,7 +178,9 @@ class LegRow:
 
 SECTIONS = {"handoff": (N_("Materials hand-off"), (N_("Module"), N_("Owner"), N_("State"))),
             "study": (N_("Study and quiz"), (N_("Module"), N_("State"))),
-            "appraisal": (N_("Probation appraisal"), (N_("Appraiser"), N_("State")))}
+            "practice": (N_("Practice"), (N_("Module"), N_("Leg"), N_("State"))),
+            "appraisal": (N_("Probation appraisal"), (N_("Appraiser"), N_("State"))),
+            "remedial": (N_("Remedial training"), (N_("Module"), N_("State")))}
 
 
 def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[LegRow]:
@@ -167,6 +193,7 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     assignments = repo.assignments_of(session=session, run_id=run.id)
     rows: list[LegRow] = []
     study: list[LegRow] = []
+    practice: list[LegRow] = []
     for m in run.plan.modules:
         code, title = m.code, m.title.get(lang)
         department = repo.department(session=session, code=m.owner)
@@ -196,6 +223,8 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
             else:
                 state = _due_state(assignment.due_at, now, locale)
         study.append(LegRow("study", title, "", state))
+        if m.practice is not None and assignment is not None:
+            practice += practice_rows(practice_view_in(session, run, code), now, locale)
     appraised = session.scalar(select(AppraisalScore.submitted_at).where(
         AppraisalScore.run_id == run.id).order_by(AppraisalScore.submitted_at.desc()).limit(1))
     appraisal = next((g for g in repo.open_gates(session=session, run_id=run.id)
@@ -208,7 +237,46 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
         state = _due_state(appraisal.due_at, now, locale)
     else:
         state = _("not due yet")
-    return rows + study + [LegRow("appraisal", appraiser, "", state)]
+    remedial = [LegRow("remedial", r.title, "", names(locale).study_state(r.status)
+                       + (" (" + ", ".join(map(str, r.scores)) + ")" if r.scores else ""))
+                for r in remedial_progress(session, run, locale)]
+    return rows + study + practice + [LegRow("appraisal", appraiser, "", state)] + remedial
+
+
+def practice_rows(view: PracticeView, now: datetime, locale: str) -> list[LegRow]:
+    """The practice legs of one module: coaching sessions confirmed, the assignment's state."""
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    title = view.module.title.get(normalize_locale(locale))
+    practice = view.module.practice
+    rows: list[LegRow] = []
+    if practice is None:
+        return rows
+    if practice.coaching is not None:
+        state = _("%(confirmed)s of %(owed)s session(s) confirmed") % {
+            "confirmed": view.confirmed, "owed": practice.coaching.sessions}
+        if view.confirmed < practice.coaching.sessions and view.closed_at is None:
+            state += " · " + _due_state(view.coaching_due, now, locale)
+        rows.append(LegRow("practice", title, _("Coaching"), state))
+    if practice.assignment is not None:
+        latest = view.latest
+        if latest is None:
+            state = _("not handed in") if view.closed_at else \
+                _due_state(view.submit_due, now, locale)
+        elif latest.passed is not None:
+            state = (_("#%(number)s passed (%(scores)s)") if latest.passed
+                     else _("#%(number)s below the pass mark (%(scores)s)")) % {
+                "number": latest.number,
+                "scores": ", ".join(str(v) for v in latest.scores.values())}
+        else:
+            state = _("#%(number)s handed in %(day)s, not graded yet") % {
+                "number": latest.number, "day": spoken_day(latest.submitted_at, locale)}
+            if view.review_due is not None:
+                state += " · " + _due_state(view.review_due, now, locale)
+        rows.append(LegRow("practice", title, practice.assignment.title.get(
+            normalize_locale(locale)), state))
+    return rows
 
 
 def _due_state(due: datetime | None, now: datetime, locale: str) -> str:
@@ -258,7 +326,7 @@ def publish_status(run_id: int, flow_run_id: str) -> Published:
         run = repo.get_run(session=session, run_id=run_id)
         view = view_run(session=session, run=run, now=now, locale=locale)
         rows = leg_rows(session=session, run=run, now=now, locale=locale)
-        verdict = verdict_of(session, run_id) if view.complete else None
+        verdict = verdict_of(session, run_id)
         hire, base_name, pass_no = run.hire.name, flow_run_name(run), run.pass_no
         keys = {kind: artifact_key(run, kind) for kind in ("blocking", "progress", "legs")}
     tags = [f"{WAITING_TAG}{w}" for w in view.waiting_on]
@@ -267,6 +335,8 @@ def publish_status(run_id: int, flow_run_id: str) -> Published:
         tags += [f"{VERDICT_TAG}{verdict.outcome}"] + [
             f"{RESPONSIBLE_TAG}{r}" for r in responsible_parties(verdict)]
         name = f"{base_name} · {verdict_name(verdict.outcome, locale)}"
+        if view.waiting_on:  # the remedial training the verdict assigned
+            name += f" · {waiting_name(view, locale)}"
     elif view.waiting_on:
         name = f"{base_name} · {waiting_name(view, locale)}"
     with prefect_client() as client:
@@ -321,7 +391,7 @@ def pass_story(number: int, view: RunView, changed: list[LegRow], verdict: Verdi
                                                                            locale)})
         parts += [_("responsible: %(who)s") % {"who": names(locale).party(p)}
                   for p in responsible_parties(verdict)]
-    elif view.blockers:
+    if view.blockers:
         # One phrase per person and kind of leg: a hire with six quizzes is one line, not six.
         groups: dict[tuple[str, str], list[Blocker]] = {}
         for b in view.blockers:
@@ -331,7 +401,7 @@ def pass_story(number: int, view: RunView, changed: list[LegRow], verdict: Verdi
             parts.append(_("%(waiting)s, due %(due)s") % {
                 "waiting": waiting_for(blockers, locale),
                 "due": spoken_day(min(dues), locale) if dues else "—"})
-    else:
+    elif verdict is None or verdict.outcome not in VERDICT_NAMES:
         parts.append(_("nobody is waited on"))
     # Outside the f-string: Babel's extractor does not look inside one.
     heading = _("Pass %(number)s") % {"number": number}

@@ -13,9 +13,11 @@ from storage.models import AppraisalScore, QuizAttempt
 from tasks.attribution import readable_findings, verdict_of
 from tasks.dates import first_day, spoken_day, spoken_time
 from tasks.env import reading
-from tasks.i18n import normalize_locale
+from tasks.i18n import gettext, normalize_locale
 from tasks.labels import names
-from tasks.status import Blocker, view_run, waiting_for
+from tasks.learning import Remedial, remedial_progress
+from tasks.practice import PracticeView, practice_view_in
+from tasks.status import Blocker, practice_rows, view_run, waiting_for
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class Leg:
     study_due: str
     status: str
     scores: list[int]
+    # The module's practice legs, a line each: coaching sessions and whether the hire
+    # confirmed them, hand-ins with their grades.
+    practice: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class Timeline:
     outcome: str = "pending"
     findings: list[dict[str, Any]] = field(default_factory=list)
     imported: list[ImportedLeg] = field(default_factory=list)
+    remedial: list[Remedial] = field(default_factory=list)
 
 
 def run_timeline(run_id: int, locale: str) -> Timeline:
@@ -136,7 +142,9 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                 delivered_by=delivery.delivered_by.name if delivery else "",
                 assigned=when(a.assigned_at) if a else "",
                 study_due=day(a.due_at) if a else "",
-                status=n.study_state(a.status) if a else "", scores=scores))
+                status=n.study_state(a.status) if a else "", scores=scores,
+                practice=practice_lines(practice_view_in(session, run, code), locale)
+                if m.practice is not None and a is not None else []))
         items = {i.code: i.title.get(lang) for i in run.plan.position.appraisal.items}
         appraisal = [{"item": items.get(s.item, s.item), "criterion": n.criterion(s.criterion),
                       "score": s.score, "comment": s.comment, "by": s.appraiser_id}
@@ -149,4 +157,33 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
         return Timeline(run.id, run.hire.name, run.plan.position.title.get(lang),
                         first_day(run.start_date, locale, line=True), legs, appraisal,
                         verdict.outcome,
-                        readable_findings(verdict.findings, run.plan, locale), imported)
+                        readable_findings(verdict.findings, run.plan, locale), imported,
+                        remedial_progress(session, run, locale))
+
+
+def practice_lines(view: PracticeView, locale: str) -> list[str]:
+    """One module's practice on the training record: the state of each leg, then every
+    coaching session and hand-in with its date, the hire's answer and the grade."""
+    def _(s: str) -> str:
+        return gettext(locale, s)
+
+    lang = normalize_locale(locale)
+    n = names(locale)
+    lines = [f"{row.who}: {row.state}" if lang == "en" else f"{row.who}：{row.state}"
+             for row in practice_rows(view, clock.now(), locale)]
+    for s in view.sessions:
+        lines.append(_("coaching %(day)s, %(minutes)s min, «%(topic)s» by %(coach)s: "
+                       "%(answer)s") % {"day": spoken_day(s.held_on, locale),
+                                        "minutes": s.minutes, "topic": s.topic,
+                                        "coach": s.coach, "answer": n.session_answer(s.answer)})
+    brief = view.module.practice.assignment if view.module.practice else None
+    for h in view.submissions:
+        line = _("hand-in #%(number)s %(day)s") % {"number": h.number,
+                                                   "day": spoken_time(h.submitted_at, locale)}
+        if h.graded_at is not None and brief is not None:
+            line += " · " + _("graded %(day)s by %(who)s: %(scores)s") % {
+                "day": spoken_day(h.graded_at, locale), "who": h.graded_by,
+                "scores": ", ".join(f"{c.title.get(lang)} {h.scores.get(c.code)}"
+                                    for c in brief.rubric)}
+        lines.append(line)
+    return lines

@@ -11,18 +11,21 @@ What the figures mean (the page says the same in the reader's words):
   A leg belongs to the period in which it was opened (asked for). Runs cancelled in Prefect
   are left out: nobody is waiting on them.
 - Everything is judged as of the **cutoff**: the end of the period's last day, or now when
-  that is still to come. A leg is **done** when its gate was closed by then, before the run
-  completed (a run's completion closes what is still open: that leg was never done).
+  that is still to come. A leg is **done** when its gate was closed by then, before the relay
+  went on without it: the appraisal ends the legs asked before it (`tasks.attribution`
+  closes what is still open then, as fact-finding counts nothing done after the appraisal),
+  the run's completion ends the legs asked after it (remedial training). A leg the relay
+  ended was never done.
 - A leg is **late** when it was done after its due moment, or is still not done past it; it
-  stops being late when its run completed. **Not done** legs are the late ones still not
-  done at the cutoff (or when their run completed).
+  stops being late when the relay ended it. **Not done** legs are the late ones still not
+  done at the cutoff (or when the relay ended them).
 - **Days late**: calendar days from the due day to the day the leg was done (or to the
-  cutoff, or to the run's completion), as `tasks.dates.days_overdue` counts them; averaged
-  over the late legs.
+  cutoff, or to the day the relay ended it), as `tasks.dates.days_overdue` counts them;
+  averaged over the late legs.
 - **Hires blocked**: the hires with at least one late leg of the department.
 - **Blocked working days**: for each hire and due day, the company's working days after the
-  due day up to the day the last of that day's legs was done (or the cutoff, or the run's
-  completion), as `tasks.dates.working_days_between` counts them; legs of one hire due the
+  due day up to the day the last of that day's legs was done (or the cutoff, or the day the
+  relay ended it), as `tasks.dates.working_days_between` counts them; legs of one hire due the
   same day count once (a hire waiting for three hand-offs waits the days once, not thrice).
   (A due day more than a year before the period, which no leg has, would not be counted.)
 - **Findings**: the findings of appraisals made in the period that name the department as
@@ -275,11 +278,18 @@ def _department_legs(session: Session, filters: Filters, cutoff: datetime) -> di
     """Per department, in one pass over the legs opened in the period: legs, hand-offs,
     late, not done, days late, hires blocked and the working days they were blocked."""
     start, cut = _moment(end_of_day(filters.start - timedelta(days=1))), _moment(cutoff)
-    done = and_(Gate.closed_at.is_not(None), Gate.closed_at <= cut,
-                or_(Run.completed_at.is_(None), Gate.closed_at < Run.completed_at))
-    # Where a leg's lateness stops: when it was done, when its run completed, or the cutoff.
-    stop = case((and_(Run.completed_at.is_not(None), Run.completed_at < cut), Run.completed_at),
-                else_=cut)
+    appraised = (select(AppraisalScore.run_id, func.min(AppraisalScore.submitted_at).label("at"))
+                 .group_by(AppraisalScore.run_id).subquery("appraised"))
+    # The relay ends a leg still open when it goes on without it: the appraisal ends the legs
+    # asked before it (`tasks.attribution` closes them), the run's completion the others.
+    before_appraisal = and_(appraised.c.at.is_not(None), Gate.opened_at <= appraised.c.at)
+    relay_end = case((before_appraisal, appraised.c.at), else_=Run.completed_at)
+    done = and_(Gate.closed_at.is_not(None), Gate.closed_at <= cut, or_(
+        and_(before_appraisal, Gate.closed_at <= appraised.c.at),  # the appraisal's own leg too
+        and_(~before_appraisal, or_(Run.completed_at.is_(None),
+                                    Gate.closed_at < Run.completed_at))))
+    # Where a leg's lateness stops: when it was done, when the relay ended it, or the cutoff.
+    stop = case((and_(relay_end.is_not(None), relay_end < cut), relay_end), else_=cut)
     end = case((done, Gate.closed_at), else_=stop)
     late = and_(Gate.due_at.is_not(None), Gate.due_at < end)
     # Departments' legs only (not the hire's), picked while the gates are read.
@@ -293,7 +303,8 @@ def _department_legs(session: Session, filters: Filters, cutoff: datetime) -> di
                    # Days are worked out for the late legs only: the costly part on SQLite.
                    case((late, _day_number(Gate.due_at, session, cutoff))).label("due_day"),
                    case((late, _day_number(end, session, cutoff))).label("end_day"))
-            .join(Run, Run.id == Gate.run_id).where(*where)
+            .join(Run, Run.id == Gate.run_id)
+            .outerjoin(appraised, appraised.c.run_id == Gate.run_id).where(*where)
             .cte("legs").prefix_with("MATERIALIZED"))
     # A hire waits once for the legs of a department due the same day: one row per wait.
     waits = (select(legs.c.department, legs.c.run_id, legs.c.due_day,

@@ -121,3 +121,70 @@ def _every_email_is_dated_in_virtual_time(tmp_path: Path) -> None:
         assert str(sent.date()) >= "2026-11-30", message["Date"]
         ids.add(str(message["Message-ID"]))
     assert len(ids) == len(rows) and all(i.startswith("<") and "@" in i for i in ids)
+
+
+# Format version 2 across the 2026 National Day holiday (1-7 October off, Saturday 10 October
+# a make-up working day): python-basics is assigned on Monday 28 September; its coaching (2
+# sessions within 10 working days) is never given, the hire never hands in the assignment nor
+# takes the other quizzes.
+NATIONAL_DAY = """
+name: Practice owed across National Day
+hire: {name: 国庆, email: guo.qing@example.com, position: python-developer, start: 2026-09-28}
+ready: [culture, rules, safety]
+steps:
+  - {day: 0, deliver: python-basics}
+  - {day: 1, quiz: {module: python-basics, score: 90}}
+  - day: 30
+    appraise:
+      coding-assignment: {practice: 40}
+expect:
+  outcome: failed
+  findings:
+    - {item: coding-assignment, cause: coaching-not-given, responsible: technology}
+"""
+
+
+def test_practice_legs_count_working_days_across_national_day(tmp_path, request):
+    """No reminder on a day off, and every due day an email names is a working day, by the
+    holiday calendar itself (package chinesecalendar, read here as the oracle)."""
+    import re
+    from datetime import date, timedelta
+
+    import chinese_calendar
+    from sqlalchemy import create_engine, text
+
+    scenario = tmp_path / "national-day.yaml"
+    scenario.write_text(NATIONAL_DAY, encoding="utf-8")
+    storage = Path(tempfile.mkdtemp(prefix="sim-"))
+    request.addfinalizer(lambda: shutil.rmtree(storage, ignore_errors=True))
+    result = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "simulate", "--json", str(scenario)],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, COLUMNS="200", TMPDIR=str(storage)))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    played = json.loads(result.stdout.splitlines()[0])
+    assert played["ok"] is True, played
+    start = date(2026, 9, 28)
+    days = sorted({start + timedelta(days=r["day"]) for r in played["reminders"]})
+    assert len(days) >= 5 and {r["about"] for r in played["reminders"]} >= {"python-basics"}
+    assert all(chinese_calendar.is_workday(d) for d in days), days
+    assert not [d for d in days if date(2026, 10, 1) <= d <= date(2026, 10, 7)]
+    evidence = " ".join(played["findings"][0]["evidence"])
+    # Ten working days after 28 September, the holiday skipped, the make-up Saturday counted.
+    assert "10月16日" in evidence
+
+    (db,) = storage.glob("jieli-simulate-*/scenario-0/jieli.db")
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as c:
+        raw = [m for (m,) in c.execute(text("select message from outbox"))]
+    engine.dispose()
+    import email
+    from email.policy import default
+
+    dues = []
+    for message in (email.message_from_string(r, policy=default) for r in raw):
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        dues += [date(2026, int(m), int(d)) for m, d in
+                 re.findall(r"(\d{1,2})月(\d{1,2})日（周.）(?:截止|前)", body)]
+    assert len(dues) >= 5, "the emails must name due days, or this proves nothing"
+    assert all(chinese_calendar.is_workday(d) for d in dues), sorted(set(dues))

@@ -13,11 +13,13 @@ public holiday in it), and the figures are read as the page shows them.
                 Proposal writing is never handed off.
     Mon 16 Nov  李雷 starts as a Python developer: HR's safety and technology's Python
                 basics are due Wed 18 Nov. Safety comes Tue 17 Nov, Python basics Fri 20 Nov
-                (2 days, 2 working days late); 李雷 passes the culture quiz.
+                (2 days, 2 working days late); 李雷 passes the culture quiz. Technology owes
+                him coaching in Python basics by Fri 4 Dec: it never comes.
     Wed 2 Dec   the marketing manager is asked to appraise 张伟 and 王芳 (due Fri 4 Dec).
     Thu 3 Dec   张伟 fails the proposal presentation (its materials never came: marketing's
                 finding), 王芳 passes; both runs complete.
-    Mon 7 Dec   韩梅 starts as a Python developer: every module is assigned at once.
+    Mon 7 Dec   韩梅 starts as a Python developer: every module is assigned at once, her
+                coaching is due Mon 21 Dec.
     Thu 10 Dec  the day the dashboard is read.
 """
 
@@ -74,6 +76,7 @@ def play(virtual: clock.VirtualClock) -> dict[str, int]:
     from tasks.env import reading
     from tasks.handoff import deliver_materials, open_handoff_gates
     from tasks.learning import assign_ready_modules, take_quiz
+    from tasks.practice import open_practice_legs
     from tasks.runs import start_onboarding
     from tasks.status import complete_run
 
@@ -106,6 +109,7 @@ def play(virtual: clock.VirtualClock) -> dict[str, int]:
     virtual.set(at(11, 20))
     deliver("python-basics", TECHNOLOGY)
     assign_ready_modules.fn(runs["李雷"])
+    open_practice_legs.fn(runs["李雷"])  # technology's coaching in Python basics, due 4 Dec
     with reading() as session:
         culture = session.scalars(select(Assignment.id).where(
             Assignment.run_id == runs["李雷"], Assignment.module_code == "culture")).one()
@@ -129,6 +133,7 @@ def play(virtual: clock.VirtualClock) -> dict[str, int]:
     virtual.set(at(12, 7))
     runs["韩梅"] = start("韩梅", "han.mei@example.com", "python-developer", date(2026, 12, 7))
     assign_ready_modules.fn(runs["韩梅"])  # every material is there: nothing to ask for
+    open_practice_legs.fn(runs["韩梅"])  # coaching due 21 Dec
     virtual.set(at(12, 10))
     return runs
 
@@ -195,8 +200,10 @@ def check_november(shown: Dashboard) -> None:
     hr = department(shown, "hr")
     assert (hr.legs, hr.late, hr.blocked_working_days) == (7, 0, 0)
     technology = department(shown, "technology")
-    assert (technology.legs, technology.late, technology.not_done,
-            technology.average_days_late, technology.blocked_working_days) == (1, 1, 0, 2.0, 2)
+    # Python basics 2 days late; the coaching (a leg of another kind) not yet due on 30 Nov.
+    assert (technology.legs, technology.handoffs, technology.late, technology.not_done,
+            technology.average_days_late, technology.blocked_working_days) == (2, 1, 1, 0, 2.0,
+                                                                               2)
 
 
 def check_two_months(shown: Dashboard) -> None:
@@ -249,14 +256,15 @@ def test_the_page_shows_the_figures_names_and_progress(relays: Relays):
         "市场部", "6", "2", "4", "2", "16.0", "2", "42", "1"]
     assert row(page.text, "position", "marketing-specialist") == ["市场专员", "2", "1", "50%"]
     assert row(page.text, "position", "python-developer")[-1] == "暂无考核"
-    # 李雷 is the one hire still in onboarding: 4 hand-offs and 1 quiz of 8 legs done, his
-    # own studies 15 days overdue (due Wed 25 Nov).
+    # 李雷, first of the two hires still in onboarding: 4 hand-offs and 1 quiz done of 10 legs
+    # (8, and Python basics' coaching and assignment), his studies 15 days overdue (due Wed
+    # 25 Nov), technology's coaching 6.
     hires = re.search(r'<ul class="hires" id="hires">(.*?)</ul>', page.text, re.S)
     assert hires is not None
-    assert '<progress value="5" max="8">' in hires.group(1)
+    assert '<progress value="5" max="10">' in hires.group(1)
     assert "李雷" in hires.group(1) and "张伟" not in hires.group(1)
-    assert "接力环节完成 5/8" in visible(hires.group(1))
-    assert "待新员工处理 · 已逾期 15 天" in visible(hires.group(1))
+    assert "接力环节完成 5/10" in visible(hires.group(1))
+    assert "待新员工、技术部处理 · 已逾期 15 天" in visible(hires.group(1))
     text = visible(page.text)
     assert "11月1日（周日）至12月31日（周四）" in text
     assert Reading({"dashboard": text}).problems("zh_CN") == {}
@@ -271,7 +279,10 @@ def test_filters_change_the_figures(relays: Relays):
     python = client.get("/hr/dashboard", params={**TWO_MONTHS, "position": "python-developer"})
     assert row(python.text, "department", "marketing")[1:4] == ["0", "0", "0"]
     assert row(python.text, "department", "hr")[1:4] == ["1", "0", "0"]  # safety
-    assert row(python.text, "department", "technology")[1:6] == ["1", "0", "1", "0", "2.0"]
+    # Python basics 2 days late, 李雷's coaching 6 (4 Dec to 10 Dec: 4 working days), 韩梅's
+    # not yet due.
+    assert row(python.text, "department", "technology")[1:] == ["1", "2", "2", "1", "4.0",
+                                                                 "1", "6", "0"]
     assert 'data-position="marketing-specialist"' not in python.text
     assert '<option value="python-developer" selected>' in python.text
 

@@ -14,6 +14,7 @@ outside the browser (tests/security/test_browser_sessions.py signs in inside it)
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -189,6 +190,16 @@ def too_large(page: Any, site: Site, view: View) -> int:
     return submitted(page)
 
 
+def effectiveness(page: Any, site: Site, view: View) -> int:
+    """Training effectiveness, on figures imported once (a metric named in English: a name an
+    English page may show)."""
+    from tests.tasks.planted import plant
+
+    if not site.forms.sql("select count(*) from imported_metrics")[0][0]:
+        plant(Path(tempfile.mkdtemp()), completers=40, others=3, effect=1.3, metric="Sales")
+    return go(lambda s, v: "/hr/effectiveness")(page, site, view)
+
+
 PAGES: dict[str, tuple[Callable[[Any, Site, View], int], int]] = {
     "home": (go(lambda s, v: "/"), 200),
     "hr-sign-in": (go(lambda s, v: "/hr/sign-in"), 200),
@@ -198,6 +209,7 @@ PAGES: dict[str, tuple[Callable[[Any, Site, View], int], int]] = {
     "hr-raci": (go(lambda s, v: "/hr/positions/marketing-specialist"), 200),
     "hr-dashboard": (go(lambda s, v: "/hr/dashboard"), 200),
     "hr-start": (go(lambda s, v: "/hr/hires/new"), 200),
+    "hr-effectiveness": (effectiveness, 200),
     "handoff": (go(lambda s, v: s.handoff_link(HANDOFF_FORM)), 200),
     "handoff-refused": (handoff_refused, 422),
     "handoff-done": (handoff_done, 200),

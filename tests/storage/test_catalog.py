@@ -32,8 +32,29 @@ def test_default_catalog_is_the_articles_company():
     assert (marketing.appraisal.day, marketing.appraisal.pass_mark) == (30, 60)
     assert [r.cause for r in catalog.rules.attribution] == [
         "content-not-delivered", "onboarding-started-late", "content-late",
-        "training-incomplete", "quiz-failed", "practice-coaching", "expression"]
+        "training-incomplete", "quiz-failed", "coaching-not-given", "assignment-not-submitted",
+        "review-not-done", "assignment-failed", "practice-coaching", "expression"]
     assert catalog.rules.handoff_due_days == 2
+
+
+def test_default_catalog_has_the_scenarios_readme_practice_legs():
+    """The table "The default catalog's practice legs" of the scenarios README, written out."""
+    modules = load_catalog().modules
+    python = modules["python-basics"].practice
+    assert python is not None and python.coaching is not None and python.assignment is not None
+    assert (python.coaching.sessions, python.coaching.due_days) == (2, 10)
+    brief = python.assignment
+    assert brief.title.zh_CN == "编程作业" and [c.code for c in brief.rubric] == [
+        "correctness", "style"]
+    assert (brief.pass_mark, brief.due_days, brief.review_days) == (60, 10, 3)
+    proposal = modules["proposal-writing"].practice
+    assert proposal is not None and proposal.coaching is None and proposal.assignment
+    assert proposal.assignment.title.zh_CN == "市场方案"
+    assert [c.code for c in proposal.assignment.rubric] == ["format", "content", "logic"]
+    assert (proposal.assignment.pass_mark, proposal.assignment.due_days,
+            proposal.assignment.review_days) == (60, 10, 3)
+    assert {code for code, m in modules.items() if m.practice} == {"python-basics",
+                                                                  "proposal-writing"}
 
 
 @pytest.fixture
@@ -97,6 +118,36 @@ def test_a_quiz_may_keep_its_answers_to_itself(catalog_copy: Path):
     assert code == 1
     assert "modules.yaml: modules[0](culture).quiz.reveal_answers: Input should be a valid " \
            "boolean" in out
+
+
+def test_check_validates_practice_legs(catalog_copy: Path):
+    def python(data) -> dict:
+        return next(m for m in data["modules"] if m["code"] == "python-basics")
+
+    def break_practice(data):
+        practice = python(data)["practice"]
+        practice["coaching"]["sessions"] = 0
+        practice["assignment"]["pass_mark"] = 180
+        practice["assignment"]["rubric"].append(dict(practice["assignment"]["rubric"][0]))
+        proposal = next(m for m in data["modules"] if m["code"] == "proposal-writing")
+        proposal["practice"] = {}
+
+    edit(catalog_copy, "modules.yaml", break_practice)
+    code, out = check(catalog_copy)
+    assert code == 1
+    assert "modules.yaml: modules[8](python-basics).practice.coaching.sessions: Input should " \
+           "be greater than or equal to 1" in out
+    assert "practice.assignment.pass_mark: Input should be less than or equal to 100" in out
+    assert "modules[7](proposal-writing).practice: Value error, practice needs coaching, an " \
+           "assignment, or both" in out
+    edit(catalog_copy, "modules.yaml", lambda d: (
+        python(d)["practice"]["coaching"].update(sessions=2),
+        python(d)["practice"]["assignment"].update(pass_mark=60),
+        next(m for m in d["modules"] if m["code"] == "proposal-writing").pop("practice")))
+    code, out = check(catalog_copy)
+    assert code == 1
+    assert "modules.yaml: modules[8](python-basics).practice.assignment.rubric: duplicate " \
+           "rubric criterion 'correctness'" in out
 
 
 def test_duplicate_codes_are_named(catalog_copy: Path):

@@ -160,3 +160,110 @@ def test_a_late_started_run_appraised_before_the_handoff_was_due_is_hrs_late_sta
 def test_the_same_handoff_missed_past_its_due_day_is_the_departments(storage):
     cause_, responsible, _ = appraise_python_developer(started_day=0, appraised_day=30)
     assert (cause_, responsible) == ("content-not-delivered", "technology")
+
+
+# The practice legs (format version 2). The cause table's order, written out from
+# ../shared/scenarios/README.md by hand: the oracle does not read rules.yaml.
+README_ORDER = ["content-not-delivered", "onboarding-started-late", "content-late",
+                "training-incomplete", "quiz-failed", "coaching-not-given",
+                "assignment-not-submitted", "review-not-done", "assignment-failed",
+                "practice-coaching", "expression"]
+
+
+def test_the_rules_are_in_the_readme_table_order():
+    assert [r.cause for r in RULES] == README_ORDER
+
+
+def practised(**changes) -> Facts:
+    """Trained, practice failed, every practice leg of the module done as it should be."""
+    base = dict(failed={"practice"}, passed=set(), coaching_given=True, submitted=True,
+                reviewed=True, assignment_passed=True)
+    base.update(changes)
+    return facts(**base)
+
+
+@pytest.mark.parametrize(("expected", "responsible", "f"), [
+    ("coaching-not-given", "owner", practised(coaching_given=False)),
+    ("assignment-not-submitted", "hire",
+     practised(submitted=False, reviewed=None, assignment_passed=None)),
+    ("review-not-done", "owner", practised(reviewed=False, assignment_passed=None)),
+    ("assignment-failed", "hire", practised(assignment_passed=False)),
+    # Every tracked leg done, the practice still failed: the department's guidance.
+    ("practice-coaching", "owner", practised()),
+    # A module without practice legs goes straight from quiz-failed to practice-coaching.
+    ("practice-coaching", "owner", facts(failed={"practice"}, passed=set())),
+    # A content criterion failing is a practice failure too.
+    ("assignment-failed", "hire",
+     practised(failed={"content"}, passed={"delivery"}, assignment_passed=False)),
+])
+def test_each_practice_cause_fires_on_its_facts(expected, responsible, f):
+    rule = first_rule(RULES, f)
+    assert rule is not None and rule.cause == expected
+    assert rule.responsible.value == responsible
+
+
+@pytest.mark.parametrize(("f", "why"), [
+    (practised(coaching_given=False, failed={"delivery"}, passed={"content"}),
+     "only delivery failed: not a practice failure, whatever the coaching"),
+    (practised(submitted=False, reviewed=None, assignment_passed=None, trained=False,
+               attempts_left=True), "not trained: the training's causes come first"),
+])
+def test_practice_causes_need_a_trained_hire_and_a_failed_practice(f, why):
+    assert cause(f) not in {"coaching-not-given", "assignment-not-submitted",
+                            "review-not-done", "assignment-failed"}, why
+
+
+# Each pair of causes that can hold together for one module, the earlier of the README's
+# table first; facts a real run can have (nothing graded without a hand-in).
+PAIRS = [
+    ("coaching-not-given", "assignment-not-submitted",
+     practised(coaching_given=False, submitted=False, reviewed=None, assignment_passed=None)),
+    ("coaching-not-given", "review-not-done",
+     practised(coaching_given=False, reviewed=False, assignment_passed=None)),
+    ("coaching-not-given", "assignment-failed",
+     practised(coaching_given=False, assignment_passed=False)),
+    ("coaching-not-given", "practice-coaching", practised(coaching_given=False)),
+    ("coaching-not-given", "expression",
+     practised(coaching_given=False, failed={"practice", "delivery"}, passed={"content"})),
+    ("assignment-not-submitted", "practice-coaching",
+     practised(submitted=False, reviewed=None, assignment_passed=None)),
+    ("assignment-not-submitted", "expression",
+     practised(submitted=False, reviewed=None, assignment_passed=None,
+               failed={"practice", "delivery"}, passed={"content"})),
+    # The latest hand-in ungraded, an earlier one graded below the mark.
+    ("review-not-done", "assignment-failed", practised(reviewed=False, assignment_passed=False)),
+    ("review-not-done", "practice-coaching", practised(reviewed=False, assignment_passed=None)),
+    ("review-not-done", "expression",
+     practised(reviewed=False, assignment_passed=None, failed={"practice", "delivery"},
+               passed={"content"})),
+    ("assignment-failed", "practice-coaching", practised(assignment_passed=False)),
+    ("assignment-failed", "expression",
+     practised(assignment_passed=False, failed={"practice", "delivery"}, passed={"content"})),
+]
+
+
+@pytest.mark.parametrize(("earlier", "later", "f"), PAIRS)
+def test_of_two_practice_causes_that_hold_the_earlier_wins(earlier, later, f):
+    from tasks.attribution import holds
+
+    by_cause = {r.cause: r for r in RULES}
+    assert README_ORDER.index(earlier) < README_ORDER.index(later)
+    assert holds(by_cause[earlier].when, f) and holds(by_cause[later].when, f), \
+        "both causes must hold, or the test proves nothing"
+    assert cause(f) == earlier
+
+
+def test_training_causes_and_practice_causes_never_hold_together():
+    """The training causes ask for a hire not trained, the practice ones for a trained one:
+    whatever the practice facts, one module meets only one of the two groups."""
+    from tasks.attribution import holds
+
+    training = [r for r in RULES if r.when.trained is False]
+    practice = [r for r in RULES if r.when.trained is True]
+    assert {r.cause for r in training} == set(README_ORDER[1:5])
+    for trained in (True, False):
+        f = practised(trained=trained, coaching_given=False, submitted=False, reviewed=False,
+                      assignment_passed=False, attempts_left=True, started_late=True,
+                      delivered_late=True)
+        assert not (any(holds(r.when, f) for r in training)
+                    and any(holds(r.when, f) for r in practice))

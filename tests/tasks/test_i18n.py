@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from babel.messages.pofile import read_po
 
@@ -76,6 +78,19 @@ EMAIL_CONTEXT = {
     "hr_sign_in": dict(link="http://x/hr/sign-in/confirm?t=1", minutes=15),
     "run_cancelled": dict(hire="张伟", position="市场专员", run_id=7, when="12月2日（周三）14:00",
                           link="http://x/runs/flow-run/1"),
+    "coaching_request": dict(hire="李强", module="Python基础", sessions=2,
+                             due="12月15日（周二）", link="http://x/coaching/1.python-basics?t=1"),
+    "coaching_confirm": dict(coach="王磊", module="Python基础", held_on="12月4日（周五）",
+                             minutes=60, topic="调试", link="http://x/coaching/sessions/1?t=1"),
+    "practice_assignment": dict(module="Python基础", title="编程作业", brief="写一个小程序",
+                                due="12月15日（周二）", pass_mark=60, rubric=["正确性", "代码风格"],
+                                link="http://x/submit/1.python-basics?t=1"),
+    "grade_request": dict(hire="李强", module="Python基础", title="编程作业", number=1,
+                          due="12月14日（周一）", link="http://x/grade/1?t=1"),
+    "grade_result": dict(module="Python基础", title="编程作业", number=1, passed=False,
+                         pass_mark=60, grader="王磊",
+                         scores=[{"criterion": "正确性", "score": 50, "comment": "再试"}],
+                         link="http://x/submit/1.python-basics?t=1"),
 }
 
 
@@ -128,7 +143,7 @@ def test_every_page_renders_in_both_languages():
             "form": NS(position="市场专员", pass_mark=60, training=[NS(
                 title="客户沟通", status="passed", scores=[85], pass_mark=80,
                 handoff_late_days=2, handed_off=False, department="市场部",
-                study_late_days=1, finished=True)]),
+                study_late_days=1, finished=True, practice=["辅导：已确认 1/2 次"])]),
             "values": {}, "max_chars": 2000},
         "too_large.html": {"kind": "body", "files": True, "limit": "20 MB"},
         "hr_sign_in.html": {"sent": False},
@@ -144,10 +159,18 @@ def test_every_page_renders_in_both_languages():
                                      "position": "p", "start": "", "language": "zh_CN"}},
         "record.html": {"timeline": timeline},
         "hr_raci.html": {"position": "市场专员", "rows": [], "csrf": "x"},
+        "hr_effectiveness.html": {
+            "csrf": "x", "modules": [{"code": "m", "title": "客户沟通"}], "metrics": ["销售额"],
+            "chosen": {"module": "m", "metric": "销售额"}, "problem": "metric", "found": {
+                "module": "客户沟通", "metric": "销售额", "lift": "+30.0%", "imported": 3,
+                "caution": "c", "rows": [{"who": "w", "n": 3, "mean": "1.00"}]}},
         "refused.html": {"kind": "too-many"},
+        **practice_pages(person),
         "hr_dashboard.html": dashboard_context(),
     }
-    templates = {p.name for p in (ROOT / "forms" / "templates").glob("*.html")} - {"base.html"}
+    # base.html is every page's frame, and _*.html hold macros only.
+    templates = {p.name for p in (ROOT / "forms" / "templates").glob("*.html")
+                 if p.name != "base.html" and not p.name.startswith("_")}
     assert templates == set(context)
     for name, ctx in context.items():
         pages = [jinja_env(locale, "forms").get_template(name).render(lang=locale, **ctx)
@@ -200,3 +223,39 @@ def test_no_translatable_literal_hides_inside_an_f_string():
                             and any(isinstance(a, ast.Constant) for a in call.args)):
                         hidden.append(f"{path.relative_to(root)}:{call.lineno}")
     assert not hidden, hidden
+
+
+def practice_pages(person: object) -> dict[str, dict[str, object]]:
+    """The practice legs' pages (forms/practice.py), each with a context it can render."""
+    from datetime import date, datetime
+
+    from storage.catalog import PlannedModule, load_catalog
+    from tasks.practice import PracticeView, SessionView, SubmissionView
+
+    at = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    module = PlannedModule.of(load_catalog().modules["python-basics"])
+    session = SessionView(1, date(2026, 12, 4), 60, "调试", "", "王磊", "disputed", at, "没有")
+    handed = SubmissionView(1, 1, at, "https://git.example.com/x", None, "请看", at, "王磊",
+                            {"correctness": 50, "style": 70}, {"correctness": "再试"}, False)
+    view = PracticeView(1, module, "李强", 2, "technology", [session], [handed], at, at, None)
+    practice = module.practice
+    assert practice is not None and practice.assignment is not None
+    shared = {"view": view, "module": "Python基础", "coaching": practice.coaching,
+              "brief": practice.assignment, "brief_title": "编程作业", "brief_text": "写",
+              "rubric": [{"code": "correctness", "title": "正确性"}]}
+    return {
+        "coaching.html": {**shared, "person": person, "problems": {"held_on": "future"},
+                          "values": {}, "recorded": True, "today": "2026-12-04",
+                          "max_minutes": 480, "max_topic": 200, "max_notes": 2000},
+        "coaching_answer.html": {**shared, "person": person, "session": session,
+                                 "problems": {"answer": "choose"}, "comment": ""},
+        "submit.html": {**shared, "person": person, "problems": {"link": "link"},
+                        "values": {}, "handed_in": 1, "accept": ".pdf", "types": "PDF",
+                        "max_mb": 20, "max_notes": 2000, "locale": "zh_CN"},
+        "grade.html": {**shared, "person": person, "handed": handed, "newer": False,
+                       "problems": {"correctness": "range"}, "values": {},
+                       "max_notes": 2000, "file_url": "/grade/1/file?t=x"},
+        "practice_done.html": {**shared, "kind": "disputed", "session": session,
+                               "handed": handed, "passed": False},
+        "practice_closed.html": {"at": at},
+    }
