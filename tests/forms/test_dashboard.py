@@ -323,11 +323,11 @@ def test_running_hires_come_a_page_at_a_time_the_most_overdue_first(
 
     first = client.get("/hr/dashboard", params=TWO_MONTHS)
     assert hires(TWO_MONTHS) == ["李雷"]  # 15 days overdue; 韩梅's studies are due today
-    assert "第 1/2 页" in visible(first.text) and ">上一页<" not in first.text
+    assert "第 1 页，共 2 页" in visible(first.text) and ">上一页<" not in first.text
     following = re.search(r'<a href="([^"]+)">下一页</a>', first.text)
     assert following is not None
     second = client.get(following.group(1).replace("&amp;", "&"))
-    assert "韩梅" in second.text and "第 2/2 页" in visible(second.text)
+    assert "韩梅" in second.text and "第 2 页，共 2 页" in visible(second.text)
     assert "from=2026-11-01" in following.group(1)  # the filters are kept
     # A page past the last shows the last one; a page that is no number, the first.
     assert hires({**TWO_MONTHS, "page": "9"}) == ["韩梅"]

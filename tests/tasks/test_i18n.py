@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 
 import pytest
 from babel.messages.pofile import read_po
@@ -111,11 +111,15 @@ def test_every_page_renders_in_both_languages():
 
     from tasks.i18n import jinja_env
     from tasks.learning import QuizResult
+    from tasks.reports.employee import EmployeeList, EmployeeReport, Identity, WorkResults
     from tasks.tracking import ImportedLeg, Leg, Timeline
 
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
               "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
+    report = EmployeeReport("zh_CN", Identity("E1", "张伟", "z@example.com", ("E1",), "市场部",
+                                              "市场专员", date(2024, 3, 5)), (), (),
+                            WorkResults((), (), ()), ())
     timeline = Timeline(1, "张伟", "市场专员", "将于12月1日（周二）入职", [
         Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])],
         imported=[ImportedLeg("企业文化", "2025年3月5日（周三）", 85, "history.csv")])
@@ -166,6 +170,10 @@ def test_every_page_renders_in_both_languages():
                 "caution": "c", "rows": [{"who": "w", "n": 3, "mean": "1.00"}]}},
         "refused.html": {"kind": "too-many"},
         **practice_pages(person),
+        "hr_employees.html": {"csrf": "x", "links": {}, "earlier": "/", "later": "/",
+                              "found": EmployeeList("张", [], 0, 1, 1)},
+        "hr_employee.html": {"csrf": "x", "report": report, "who": report.identity,
+                             "parts": [], "xlsx": "/x.xlsx", "csv": "/x.csv"},
         "hr_dashboard.html": dashboard_context(),
     }
     # base.html is every page's frame, and _*.html hold macros only.
