@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from forms.dashboard import router as dashboard_router
 from forms.effectiveness import router as effectiveness_router
 from forms.employee_report import router as employee_report_router
 from forms.language import CurrentPage
@@ -72,6 +73,7 @@ app.include_router(language_router)
 app.include_router(practice_router)  # coaching, hand-ins and grading (tasks/practice.py)
 app.include_router(employee_report_router)  # employees and their reports
 app.include_router(effectiveness_router)  # /hr/effectiveness
+app.include_router(dashboard_router)  # /hr/dashboard
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation

@@ -207,6 +207,7 @@ PAGES: dict[str, tuple[Callable[[Any, Site, View], int], int]] = {
     "hr-overview": (go(lambda s, v: "/hr"), 200),
     "hr-run": (go(lambda s, v: f"/hr/runs/{s.run_id}"), 200),
     "hr-raci": (go(lambda s, v: "/hr/positions/marketing-specialist"), 200),
+    "hr-dashboard": (go(lambda s, v: "/hr/dashboard"), 200),
     "hr-start": (go(lambda s, v: "/hr/hires/new"), 200),
     "hr-employees": (go(lambda s, v: "/hr/employees"), 200),
     "hr-employee": (go(lambda s, v: f"/hr/runs/{s.run_id}/employee"), 200),  # its report
