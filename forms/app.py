@@ -61,9 +61,9 @@ from tasks.materials import (
     web_address,
 )
 from tasks.permissions import NotPermitted
+from tasks.reports.record import run_timeline, runs_overview
 from tasks.runs import AlreadyOnboarding, run_ui_url, start_onboarding
 from tasks.sign_in import RateLimited, end_session, open_session, request_sign_in, send_sign_in
-from tasks.tracking import run_timeline, runs_overview
 
 app = FastAPI(title="Jieli forms", dependencies=[Depends(same_origin)])
 app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte

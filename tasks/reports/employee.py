@@ -44,11 +44,11 @@ from storage.models import (
     SessionAnswer,
     Submission,
 )
-from tasks.attribution import OUTCOMES, readable_findings, split_criteria, verdict_of
 from tasks.dates import local_date
 from tasks.env import get_catalog, reading
 from tasks.i18n import N_, gettext
 from tasks.labels import Names, names
+from tasks.reports.verdict import OUTCOMES, readable_findings, split_criteria, verdict_of
 
 NOT_ASSIGNED = N_("Not assigned yet")
 IMPORTED_DONE = N_("Completed (imported)")

@@ -112,7 +112,7 @@ def test_every_page_renders_in_both_languages():
     from tasks.i18n import jinja_env
     from tasks.learning import QuizResult
     from tasks.reports.employee import EmployeeList, EmployeeReport, Identity, WorkResults
-    from tasks.tracking import ImportedLeg, Leg, Timeline
+    from tasks.reports.record import ImportedLeg, Leg, Timeline
 
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",

@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from storage import clock, repo
 from storage.models import AppraisalScore, QuizAttempt
-from tasks.attribution import readable_findings, verdict_of
 from tasks.dates import first_day, spoken_day, spoken_time
 from tasks.env import reading
 from tasks.i18n import gettext, normalize_locale
 from tasks.labels import names
 from tasks.learning import Remedial, remedial_progress
 from tasks.practice import PracticeView, practice_view_in
-from tasks.status import Blocker, practice_rows, view_run, waiting_for
+from tasks.reports.relay import Blocker, practice_rows, view_run, waiting_for
+from tasks.reports.verdict import readable_findings, verdict_of
 
 
 @dataclass(frozen=True)
