@@ -19,8 +19,10 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from forms.dashboard import router as dashboard_router
 from forms.department import router as department_router
 from forms.effectiveness import router as effectiveness_router
+from forms.employee_report import router as employee_report_router
 from forms.language import CurrentPage
 from forms.language import router as language_router
 from forms.limits import RequestLimits, repeated_fields
@@ -71,7 +73,9 @@ app.add_middleware(SecurityHeaders)  # outermost: refusals of RequestLimits get 
 app.add_middleware(CurrentPage)  # the page being answered, for its language link
 app.include_router(language_router)
 app.include_router(practice_router)  # coaching, hand-ins and grading (tasks/practice.py)
+app.include_router(employee_report_router)  # employees and their reports
 app.include_router(effectiveness_router)  # /hr/effectiveness
+app.include_router(dashboard_router)  # /hr/dashboard
 app.include_router(department_router)  # /dept: owners keep their modules' materials and quizzes
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment

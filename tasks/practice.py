@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -53,6 +53,9 @@ from tasks.labels import names
 from tasks.links import Spent, make_link
 from tasks.permissions import check, practice_target
 from tasks.runs import resume_run
+
+if TYPE_CHECKING:  # the type only: tasks.materials loads the hand-off modules with it
+    from tasks.materials import Upload
 
 PRACTICE_LINK_VALID_FOR = timedelta(days=120)  # coaching and hand-in links: the probation
 GRADE_LINK_VALID_FOR = timedelta(days=60)
@@ -386,7 +389,7 @@ def answer_session(*, session_id: int, confirmed: bool, comment: str, via: str,
 class HandIn:
     """What the hire hands in: a checked file (tasks.materials.Upload) or a web address."""
 
-    upload: Any = None  # tasks.materials.Upload
+    upload: Upload | None = None
     link: str | None = None
     note: str = ""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 
 import pytest
 from babel.messages.pofile import read_po
@@ -115,11 +115,15 @@ def test_every_page_renders_in_both_languages():
 
     from tasks.i18n import jinja_env
     from tasks.learning import QuizResult
+    from tasks.reports.employee import EmployeeList, EmployeeReport, Identity, WorkResults
     from tasks.tracking import ImportedLeg, Leg, Timeline
 
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
               "materials": [{"code": "handbook", "title": "《企业文化手册》"}]}
+    report = EmployeeReport("zh_CN", Identity("E1", "张伟", "z@example.com", ("E1",), "市场部",
+                                              "市场专员", date(2024, 3, 5)), (), (),
+                            WorkResults((), (), ()), ())
     timeline = Timeline(1, "张伟", "市场专员", "将于12月1日（周二）入职", [
         Leg("culture", "企业文化", "刘芳", "r", "d", "", "", "", "", "", [])],
         imported=[ImportedLeg("企业文化", "2025年3月5日（周三）", 85, "history.csv")])
@@ -170,6 +174,11 @@ def test_every_page_renders_in_both_languages():
                 "caution": "c", "rows": [{"who": "w", "n": 3, "mean": "1.00"}]}},
         "refused.html": {"kind": "too-many"},
         **practice_pages(person),
+        "hr_employees.html": {"csrf": "x", "links": {}, "earlier": "/", "later": "/",
+                              "found": EmployeeList("张", [], 0, 1, 1)},
+        "hr_employee.html": {"csrf": "x", "report": report, "who": report.identity,
+                             "parts": [], "xlsx": "/x.xlsx", "csv": "/x.csv"},
+        "hr_dashboard.html": dashboard_context(),
         **department_pages(person),
     }
     # base.html is every page's frame, and _*.html hold macros only.
@@ -180,6 +189,33 @@ def test_every_page_renders_in_both_languages():
         pages = [jinja_env(locale, "forms").get_template(name).render(lang=locale, **ctx)
                  for locale in ("zh_CN", "en")]
         assert pages[0] != pages[1], name
+
+
+def dashboard_context() -> dict[str, object]:
+    """What the dashboard page shows, with every part of it present (errors included)."""
+    from datetime import UTC, date, datetime
+
+    from tasks.reports.dashboard import (
+        Dashboard,
+        DepartmentFigures,
+        Filters,
+        HireProgress,
+        PositionFigures,
+    )
+
+    board = Dashboard(
+        Filters(date(2026, 11, 1), date(2026, 11, 30), page=2), "11月1日（周日）至11月30日（周一）",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        [DepartmentFigures("marketing", "市场部", 6, 6, 4, 2, 58, 2, 36, 1)],
+        [PositionFigures("p", "市场专员", 2, 1), PositionFigures("q", "Python开发工程师", 0, 0)],
+        [HireProgress(1, "李雷", "Python开发工程师", "已于11月16日（周一）入职", 5, 8, "新员工",
+                      15)],
+        41, 2, {"hire": 1})
+    return {"csrf": "x", "board": board, "charts": {"legs": "", "blocked": "", "pass_rate": ""},
+            "errors": ["from", "to", "order", "department", "position"],
+            "values": {"from": "", "to": "", "department": "", "position": ""},
+            "departments": [("marketing", "市场部")], "positions": [("p", "市场专员")],
+            "previous": "/hr/dashboard?page=1", "next": "/hr/dashboard?page=3"}
 
 
 def test_no_translatable_literal_hides_inside_an_f_string():
