@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -271,10 +271,3 @@ def edit_quiz(*, module_code: str, draft: QuizDraft, by_email: str, via: str) ->
                            "attempts": [current.quiz.attempts, quiz.attempts]})
         return QuizOf(module_code, row.number, quiz, now, person.name)
 
-
-@dataclass(frozen=True)
-class QuizSummary:
-    """What the module page says of its quiz."""
-
-    current: QuizOf
-    history: list[QuizOf] = field(default_factory=list)
