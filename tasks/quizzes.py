@@ -270,4 +270,3 @@ def edit_quiz(*, module_code: str, draft: QuizDraft, by_email: str, via: str) ->
                            "pass_mark": [current.quiz.pass_mark, quiz.pass_mark],
                            "attempts": [current.quiz.attempts, quiz.attempts]})
         return QuizOf(module_code, row.number, quiz, now, person.name)
-
