@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Jieli (接力): onboarding as a relay with an owner for every leg.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-catalog_app = typer.Typer(help="Check and show the catalog.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Check, show, export and import the catalog.",
+                          no_args_is_help=True)
 db_app = typer.Typer(help="Jieli's storage.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports HR and the boss read.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
@@ -116,16 +117,21 @@ def db_upgrade() -> None:
     console.print(f"storage ready: {escape(get_settings().storage_url)}")
 
 
+def _catalog_errors(exc: CatalogInvalid, directory: Path | None) -> typer.Exit:
+    """Print every error of a catalog with its file and path; exit 1."""
+    for e in exc.errors:
+        where = directory / e.file if directory else e.file
+        typer.echo(f"{where}: {e.path}: {e.message}", err=True)
+    return _fail(f"{len(exc.errors)} error(s) in the catalog")
+
+
 @catalog_app.command("check")
 def catalog_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
     """Validate a catalog directory; print every error with its file and path."""
     try:
         catalog = load_catalog(directory)
     except CatalogInvalid as exc:
-        for e in exc.errors:
-            where = directory / e.file if directory else e.file
-            typer.echo(f"{where}: {e.path}: {e.message}", err=True)
-        raise _fail(f"{len(exc.errors)} error(s) in the catalog") from None
+        raise _catalog_errors(exc, directory) from None
     console.print(f"catalog OK: {len(catalog.departments)} departments, "
                   f"{len(catalog.modules)} modules, {len(catalog.positions)} positions, "
                   f"{len(catalog.rules.attribution)} attribution rules")
@@ -146,9 +152,11 @@ def _warn_about_calendar(catalog: Catalog) -> None:
 
 @catalog_app.command("show")
 def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
-    """Print modules with their owners and RACI, and positions."""
+    """Print modules with their owners and RACI, and positions (default: the installation's)."""
+    from tasks.env import get_catalog
+
     try:
-        catalog = load_catalog(directory)
+        catalog = load_catalog(directory) if directory else get_catalog()
     except CatalogInvalid as exc:
         raise _fail(str(exc)) from None
     from tasks.labels import names
@@ -180,6 +188,66 @@ def catalog_show(directory: Annotated[Path | None, typer.Argument()] = None) -> 
         positions.add_row(*_row(p.code, n.position(p.code), "\n".join(map(n.module, p.modules)),
                                 f"{appraisal}\n{items}"))
     console.print(positions)
+
+
+@catalog_app.command("export")
+def catalog_export(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Where to write the five YAML files")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a directory that is not "
+                                        "empty (its other files are left alone)")] = False,
+) -> None:
+    """Write the installation's catalog as YAML: the catalog with what the department pages
+    changed (each module's newest quiz, its materials); `jieli catalog check` passes on it."""
+    from tasks.catalog_io import DirectoryNotEmpty, export_catalog
+    from tasks.permissions import NotPermitted
+
+    try:
+        done = export_catalog(directory, by_email=_acting_as(ctx), force=force)
+    except NotPermitted as exc:
+        raise _refused(exc) from None
+    except DirectoryNotEmpty:
+        raise _fail(_("%(dir)s is not empty, so nothing was written: pass --force to write the "
+                      "catalog's five files into it (its other files are left as they are).")
+                    % {"dir": directory}) from None
+    console.print(escape(_("Exported the catalog to %(dir)s: %(files)s. Check it with `jieli "
+                           "catalog check %(dir)s`.") % {"dir": directory,
+                                                         "files": ", ".join(done.files)}),
+                  soft_wrap=True)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="A catalog directory (five YAML files)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change, change "
+                                          "nothing")] = False,
+) -> None:
+    """Make a YAML catalog the installation's: checked first, runs in progress keep their
+    plans, a changed quiz becomes the module's next version."""
+    from tasks.catalog_io import import_catalog
+    from tasks.permissions import NotPermitted
+
+    try:
+        done = import_catalog(directory, by_email=_acting_as(ctx), dry_run=dry_run)
+    except NotPermitted as exc:
+        raise _refused(exc) from None
+    except CatalogInvalid as exc:
+        raise _catalog_errors(exc, directory) from None
+    for line in done.changes.told(get_settings().default_locale):
+        console.print(escape(line), soft_wrap=True)
+    if done.installed is None:
+        console.print(escape(_("Dry run of %(dir)s: nothing was changed.") % {"dir": directory}),
+                      soft_wrap=True)
+        return
+    console.print(escape(_("Imported %(dir)s. The installation reads its catalog from %(copy)s "
+                           "now: the forms app, the runner and each pass take it up by "
+                           "themselves; runs in progress keep their plans.") % {
+                               "dir": directory, "copy": done.installed}), soft_wrap=True)
+    if done.changes.positions_added or done.changes.positions_removed:
+        console.print(escape(_("Prefect's form for starting a hire lists the positions the "
+                               "runner read at its start: restart `jieli up` (or the runner) "
+                               "to list the new ones.")), soft_wrap=True)
 
 
 @app.command()

@@ -1,5 +1,11 @@
 """What every task needs: the settings, the catalog and a transaction on storage.
 
+The catalog is the installation's: the one `jieli catalog import` installed last (a copy in
+`<data dir>/catalogs/`, named by the file `catalogs/CURRENT`), else the directory of
+JIELI_CATALOG_DIR, else the default one. Every process (the forms app, the runner, each pass,
+the CLI) keeps the catalog it read and looks at CURRENT's stamp on each `get_catalog()` (one
+`stat`), so an import reaches them all without a restart (tasks/catalog_io.py).
+
 Two kinds of transaction, chosen by what the code does: `transaction()` for code that writes
 (on SQLite it holds the write lock from its start, so a check-then-write is serialised), and
 `reading()` for code that only reads (no lock: pages and status views never wait for a flow
@@ -8,9 +14,11 @@ pass, nor make one wait). A write inside `reading()` fails instead of slipping t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -18,11 +26,49 @@ from storage.catalog import Catalog, load_catalog
 from storage.db import read_scope, session_scope
 from storage.settings import get_settings
 
+CATALOGS = "catalogs"  # under the data directory: each catalog `jieli catalog import` installed
+CURRENT = "CURRENT"  # in CATALOGS: the name of the one in use
 
-@lru_cache
-def get_catalog() -> Catalog:
-    """The catalog named by the settings (the default one when none is)."""
-    return load_catalog(get_settings().catalog_dir)
+
+def catalog_pointer() -> Path:
+    """The file naming the imported catalog in use (absent before the first import)."""
+    return get_settings().data_dir / CATALOGS / CURRENT
+
+
+@lru_cache(maxsize=4)
+def _load(pointer: str, stamp: tuple[int, int] | None, configured: Path | None) -> Catalog:
+    if stamp is None:
+        return load_catalog(configured)
+    place = Path(pointer).parent / Path(pointer).read_text(encoding="utf-8").strip()
+    return load_catalog(place)
+
+
+class _InstalledCatalog:
+    """`get_catalog()`, read again when an import replaced CURRENT (its inode and time change:
+    it is replaced whole, never written in place). Called often: a `stat`, no Path work."""
+
+    def __init__(self) -> None:
+        self._place: tuple[object, str] = (None, "")  # (the settings, CURRENT's path)
+
+    def __call__(self) -> Catalog:
+        """The installation's catalog (see the module's docstring)."""
+        settings = get_settings()
+        if self._place[0] is not settings:
+            self._place = (settings, os.path.join(settings.data_dir, CATALOGS, CURRENT))
+        pointer = self._place[1]
+        try:
+            found = os.stat(pointer)
+        except FileNotFoundError:
+            return _load(pointer, None, settings.catalog_dir)
+        return _load(pointer, (found.st_ino, found.st_mtime_ns), settings.catalog_dir)
+
+    @staticmethod
+    def cache_clear() -> None:
+        """Forget the catalogs read (tests that change a catalog's files in place)."""
+        _load.cache_clear()
+
+
+get_catalog = _InstalledCatalog()
 
 
 @contextmanager

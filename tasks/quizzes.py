@@ -16,8 +16,12 @@
   and attempts it started with, a run started after the edit takes the new ones. The
   questions are not in the plan: every hire answers the newest questions.
 - Once a module's quiz was edited here, the newest stored version decides for it, not the
-  catalog YAML's quiz. A remedial module (assigned by a verdict, not in the run's plan) takes
-  the catalog's pass mark and attempts, as before.
+  catalog YAML's quiz. `jieli catalog import` (tasks/catalog_io.py) stores a YAML quiz that
+  differs from the newest version as the next one; when the module had none stored, it first
+  stores the catalog's quiz it replaces as version 1, so that attempts on version 1 keep
+  their questions (such a stored version 1 is still shown as the catalog's). A remedial
+  module (assigned by a verdict, not in the run's plan) takes the catalog's pass mark and
+  attempts, as before.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class QuizOf:
 
 
 def _stored(row: QuizVersion) -> QuizOf:
+    if row.number == CATALOG_VERSION:  # kept by an import: the catalog's, as it was
+        return QuizOf(row.module_code, row.number, Quiz.model_validate(row.quiz))
     return QuizOf(row.module_code, row.number, Quiz.model_validate(row.quiz), row.created_at,
                   row.created_by.name)
 
@@ -88,6 +94,8 @@ def quiz_history(module_code: str) -> list[QuizOf]:
         rows = session.scalars(select(QuizVersion).where(QuizVersion.module_code == module_code)
                                .order_by(QuizVersion.number.desc()))
         stored = [_stored(row) for row in rows]
+    if stored and stored[-1].version == CATALOG_VERSION:
+        return stored
     return [*stored, QuizOf(module_code, CATALOG_VERSION, get_catalog().modules[module_code].quiz)]
 
 
