@@ -279,7 +279,8 @@ def up() -> None:
     console.print(escape(f"Prefect UI   {api}\nForms        {settings.public_base_url}\n"
                          f"SMTP         {settings.smtp.host}:{settings.smtp.port} → "
                          f"{settings.data_dir.resolve() / 'mail'}\n"
-                         f"Storage      {settings.storage_url}\nLogs         "
+                         f"Storage      {settings.storage_url}\n"
+                         f"Catalog      {get_catalog().directory}\nLogs         "
                          f"{settings.data_dir.resolve() / 'logs'}\nCtrl-C stops everything."))
     try:
         stack.supervise(threading.Event(), say=lambda line: err.print(

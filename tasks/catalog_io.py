@@ -119,15 +119,16 @@ def _materials(session: Session, module: Module,
                                       .order_by(Delivery.delivered_at, Delivery.id)))
     if not deliveries:
         return list(module.materials), [], []
-    archived = _archived(deliveries, since)
     listed = {m.code for m in module.materials}
+    archived = sorted(_archived(deliveries, since) & listed)
     added = [Material(code=i.material_code, title=Text(zh_CN=i.title or i.material_code,
                                                        en=i.title or i.material_code))
              for i in deliveries[-1].items
              if i.material_code.startswith(ADDED_PREFIX) and i.material_code not in listed]
     kept = [m for m in module.materials if m.code not in archived]
-    return (kept + added) or list(module.materials), sorted(archived & listed), [
-        m.code for m in added]
+    if not kept + added:  # never empty: the catalog requires one material at least
+        return list(module.materials), [], []
+    return kept + added, archived, [m.code for m in added]
 
 
 def installed_catalog(session: Session) -> Installed:
@@ -392,7 +393,8 @@ def _store_quizzes(session: Session, changes: CatalogChanges, installed: Install
     if person is None:
         raise LookupError(f"{by} is not in storage")
     for code, (before, after) in changes.quizzes.items():
-        if repo.latest_quiz(session=session, module_code=code) is None:
+        kept = repo.latest_quiz(session=session, module_code=code) is None
+        if kept:
             session.add(QuizVersion(module_code=code, number=CATALOG_VERSION,
                                     quiz=installed.quizzes[code].quiz.model_dump(mode="json"),
                                     created_by_id=person.id, created_at=now))
@@ -401,7 +403,7 @@ def _store_quizzes(session: Session, changes: CatalogChanges, installed: Install
                                 created_by_id=person.id, created_at=now))
         repo.audit(session=session, actor=by, action="quiz-imported", object_type="module",
                    object_id=code, via=via, now=now,
-                   detail={"version": after, "previous": before,
+                   detail={"version": after, "previous": before, "catalog_version_kept": kept,
                            "questions": len(changes.after.modules[code].quiz.questions)})
     session.flush()
 

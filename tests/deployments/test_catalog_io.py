@@ -22,6 +22,7 @@ from storage.catalog import DEFAULT_CATALOG_DIR, load_catalog
 from storage.settings import get_settings
 from tasks.env import get_catalog
 from tests.forms.conftest import Forms, forms, ready_forms  # noqa: F401  (the fixture)
+from tests.security.conftest import sign_in
 
 HR = "liu.fang@example.com"
 MARKETING_OWNER = "li.na@example.com"
@@ -272,11 +273,17 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(
                            "Positions changed: Marketing specialist (marketing-specialist)"]
     use_locale(monkeypatch, "zh_CN")
 
-    original = get_catalog()  # this process has read the catalog: it must notice the import
+    sign_in(forms, HR)
+    raci = "/hr/positions/marketing-specialist"
+    assert "职场礼仪" in forms.client.get(raci).text  # the forms app has read the catalog
+    original = get_catalog()
     done = cli("catalog", "import", edited)
     assert done.exit_code == 0, done.output
     assert done.output.splitlines()[:3] == dry.output.splitlines()[:3]
     assert "Prefect 中发起入职的表单只列出运行器启动时读到的岗位" not in done.output  # none added
+    # Taken up without a restart (nothing cleared any cache): the page and the CLI's process.
+    page = forms.client.get(raci).text
+    assert "消防演练" in page and "职场礼仪" not in page
     assert "fire-drill" in get_catalog().modules and "fire-drill" not in original.modules
     assert forms.sql("select module_code, number from quiz_versions order by number") == [
         ("culture", 1), ("culture", 2)]
@@ -286,10 +293,33 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(
     first = quiz_history("culture")[-1]  # attempts on version 1 keep its questions
     assert (first.version, first.by) == (1, "")
     assert first.quiz == original.modules["culture"].quiz
-    assert forms.sql("select actor, action, object_id from audit_log order by id") == [
+    assert forms.sql("select actor, action, object_id from audit_log where action like "
+                     "'%imported' order by id") == [
         (HR, "quiz-imported", "culture"), (HR, "catalog-imported", "catalog")]
     again = cli("catalog", "import", edited, "--dry-run")
     assert again.exit_code == 0 and again.output.splitlines()[0] == "没有任何改动"
+
+
+def test_a_forms_app_already_running_serves_the_imported_catalog_without_a_restart(
+        forms: Forms, tmp_path: Path):  # noqa: F811
+    import httpx
+
+    from deployments.stack import Stack, free_port
+
+    renamed = catalog_copy(tmp_path, "renamed")
+    edit_yaml(renamed, "modules.yaml", lambda d: module_in(d, "culture")["title"].update(
+        zh_CN="企业文化（新版）"))
+    # The forms app as `jieli up` starts it: its own process, which has read the catalog.
+    stack = Stack(get_settings().model_copy(update={"forms_port": free_port()}))
+    stack.start_forms()
+    try:
+        url = (f"http://127.0.0.1:{stack.settings.forms_port}/handoff/culture"
+               f"?t={forms.token('handoff', HR, 'culture')}")
+        assert "<h1>资料交接：企业文化</h1>" in httpx.get(url).text
+        assert cli("catalog", "import", renamed).exit_code == 0
+        assert "<h1>资料交接：企业文化（新版）</h1>" in httpx.get(url).text
+    finally:
+        stack.stop()
 
 
 def test_a_run_in_progress_keeps_its_plan_and_a_later_run_takes_the_new_one(
