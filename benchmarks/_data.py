@@ -29,8 +29,10 @@ quarter. No practice records (coaching, hand-ins): no run of this data set has a
 
 from __future__ import annotations
 
+import bisect
 import csv
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -298,13 +300,22 @@ def insert_relay(company: Company) -> None:
             for k in range(0, len(rows), CHUNK):
                 session.execute(insert(table), rows[k:k + CHUNK])
         assignment_ids = list(session.scalars(select(Assignment.id).order_by(Assignment.id)))
+        # Each attempt names the materials' version it was taken on: the latest hand-off.
+        versions: dict[str, list[tuple[datetime, int]]] = {}
+        for code, at, delivery in session.execute(
+                select(Delivery.module_code, Delivery.delivered_at, Delivery.id)
+                .order_by(Delivery.delivered_at)):
+            versions.setdefault(code, []).append((at, delivery))
         attempts = []
         for a, taken, scores in zip(assignment_ids, company.assignments, company.attempts,
                                     strict=True):
+            at = taken["completed_at"] or taken["assigned_at"]
+            handed = versions[taken["module_code"]]
+            version = handed[bisect.bisect_right(handed, (at, sys.maxsize)) - 1][1]
             for n, score in enumerate(scores):
                 attempts.append({"assignment_id": a, "attempt_no": n + 1, "score": score,
-                                 "passed": score >= 80,
-                                 "taken_at": taken["completed_at"] or taken["assigned_at"]})
+                                 "passed": score >= 80, "taken_at": at,
+                                 "delivery_id": version, "quiz_version": 1})
         for k in range(0, len(attempts), CHUNK):
             session.execute(insert(QuizAttempt), attempts[k:k + CHUNK])
         if session.get_bind().dialect.name == "postgresql":  # ids were given: move on the

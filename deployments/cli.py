@@ -360,7 +360,7 @@ def _play(files: list[Path], workdir: Path, api_url: str,
 
 def _print_result(result: dict) -> None:
     mark = "[green]ok[/green]" if result.get("ok") else "[red]NOT OK[/red]"
-    from tasks.status import verdict_name
+    from tasks.reports.relay import verdict_name
 
     console.print(f"\n[bold]{escape(result['name'])}[/bold]: "
                   f"{escape(verdict_name(str(result.get('outcome', '?'))))} {mark}")
@@ -513,7 +513,7 @@ def demo(
 def _record_page(run_id: int) -> str:
     """The training record of a run as a standalone HTML page (the HR page's template)."""
     from tasks.i18n import gettext, jinja_env
-    from tasks.tracking import run_timeline
+    from tasks.reports.record import run_timeline
 
     locale = get_settings().default_locale
     timeline = run_timeline(run_id, locale)
@@ -538,7 +538,7 @@ def _write_record_index(records: Path, results: list[dict]) -> None:
     """records/index.html: every played hire and their verdict, linking to their record."""
     from html import escape
 
-    from tasks.status import verdict_name
+    from tasks.reports.relay import verdict_name
 
     rows = "".join(
         f'<li><a href="{escape(Path(r["record"]).name)}">{escape(r["hire"])}</a> · '
@@ -562,7 +562,7 @@ def _finding(f: dict) -> str:
 
 
 def _print_verdicts(results: list[dict]) -> None:
-    from tasks.status import verdict_name
+    from tasks.reports.relay import verdict_name
 
     n = _names()
     verdicts = _table(N_("Probation verdicts"), (
@@ -797,8 +797,8 @@ def runs() -> None:
     from storage.models import RunStatus
     from tasks.dates import spoken_day
     from tasks.env import reading
+    from tasks.reports.relay import view_run, waiting_for
     from tasks.runs import UNREACHABLE, prefect_client
-    from tasks.status import view_run, waiting_for
 
     now = clock.now()
     locale = get_settings().default_locale

@@ -424,9 +424,9 @@ class Simulator:
 
         from storage import repo
         from storage.models import AssignmentStatus, Reminder
-        from tasks.attribution import verdict_of
         from tasks.dates import local_date
         from tasks.env import transaction
+        from tasks.reports.verdict import verdict_of
 
         if self.run_id is None:
             return {"outcome": "pending", "findings": [], "remedial": [], "remedial_done": [],

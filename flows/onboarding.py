@@ -23,7 +23,8 @@ from tasks.failpoints import failpoint
 from tasks.handoff import open_handoff_gates
 from tasks.learning import assign_ready_modules, remedial_finished
 from tasks.practice import open_practice_legs
-from tasks.status import begin_pass, complete_run, must_wait, publish_status, verdict_name
+from tasks.reports.relay import verdict_name
+from tasks.status import begin_pass, complete_run, must_wait, publish_status
 
 
 @flow(name="onboarding", persist_result=True, log_prints=True)

@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from forms.dashboard import router as dashboard_router
+from forms.department import router as department_router
 from forms.effectiveness import router as effectiveness_router
 from forms.employee_report import router as employee_report_router
 from forms.language import CurrentPage
@@ -61,9 +62,10 @@ from tasks.materials import (
     web_address,
 )
 from tasks.permissions import NotPermitted
+from tasks.quizzes import QuizChanged, hire_quiz, quiz_version
+from tasks.reports.record import run_timeline, runs_overview
 from tasks.runs import AlreadyOnboarding, run_ui_url, start_onboarding
 from tasks.sign_in import RateLimited, end_session, open_session, request_sign_in, send_sign_in
-from tasks.tracking import run_timeline, runs_overview
 
 app = FastAPI(title="Jieli forms", dependencies=[Depends(same_origin)])
 app.add_middleware(RequestLimits)  # body and URL bounds, before any route reads a byte
@@ -74,6 +76,7 @@ app.include_router(practice_router)  # coaching, hand-ins and grading (tasks/pra
 app.include_router(employee_report_router)  # employees and their reports
 app.include_router(effectiveness_router)  # /hr/effectiveness
 app.include_router(dashboard_router)  # /hr/dashboard
+app.include_router(department_router)  # /dept: owners keep their modules' materials and quizzes
 
 MAX_TEXT_CHARS = 2000  # a hand-off note, an appraisal comment
 MAX_LINK_CHARS = 1800  # the stored link's column holds 2000, after normalisation
@@ -230,13 +233,14 @@ def study(assignment_id: int, request: Request,
     s = studying(assignment_id)
     module = _module_view(s.module, v.locale)
     titles = {m["code"]: m["title"] for m in module["materials"]}
-    quiz = get_catalog().modules[s.module].quiz
+    quiz = hire_quiz(assignment_id)
     # The study link is the hire's own; each visit mints a single-use link to one attempt.
     quiz_token = make_token(action="quiz", person_id=v.person.id, object_id=str(assignment_id),
                             valid_for=QUIZ_LINK_VALID_FOR)
     study_token = request.query_params.get("t", "")
     return page("study.html", v.locale, person=v.person, module=module, assignment=s,
-                materials=[{"id": m.id, "title": titles.get(m.material_code, m.material_code),
+                materials=[{"id": m.id,
+                            "title": titles.get(m.material_code) or m.title or m.material_code,
                             "file": m.file_name, "link": m.link,
                             "url": f"/study/{assignment_id}/materials/{m.id}?t={study_token}"}
                            for m in s.materials],
@@ -255,19 +259,26 @@ def download(assignment_id: int, material_id: int,
                                                                 Path(item.file_path).name))
 
 
+def quiz_page(assignment_id: int, v: Visit, status: int = 200,
+              changed: bool = False) -> HTMLResponse:
+    """The quiz as the hire takes it now: the module's newest questions (tasks/quizzes.py)."""
+    s = studying(assignment_id)
+    quiz = hire_quiz(assignment_id)
+    lang = normalize_locale(v.locale)
+    questions = [{"text": q.text.get(lang), "choices": [c.get(lang) for c in q.choices]}
+                 for q in quiz.questions]
+    return page("quiz.html", v.locale, status, person=v.person,
+                title=get_catalog().modules[s.module].title.get(lang), questions=questions,
+                attempt=len(s.scores) + 1, attempts=quiz.attempts, pass_mark=quiz.pass_mark,
+                closed=s.status != "assigned", study_url=study_url(v, assignment_id),
+                version=quiz.version, changed=changed)
+
+
 @app.get("/quiz/{assignment_id}", response_class=HTMLResponse)
 def quiz_form(assignment_id: int, v: Annotated[Visit, Depends(visit("quiz"))]) -> HTMLResponse:
     if v.spent:  # e.g. Back from the result: this attempt was submitted
         return spent_page(v, v.spent, study_url(v, assignment_id))
-    s = studying(assignment_id)
-    module = get_catalog().modules[s.module]
-    lang = normalize_locale(v.locale)
-    questions = [{"text": q.text.get(lang), "choices": [c.get(lang) for c in q.choices]}
-                 for q in module.quiz.questions]
-    return page("quiz.html", v.locale, person=v.person, title=module.title.get(lang),
-                questions=questions, attempt=len(s.scores) + 1, attempts=module.quiz.attempts,
-                pass_mark=module.quiz.pass_mark, closed=s.status != "assigned",
-                study_url=study_url(v, assignment_id))
+    return quiz_page(assignment_id, v)
 
 
 class QuizAnswers(BaseModel):
@@ -287,22 +298,28 @@ async def quiz_submit(assignment_id: int, request: Request,
                                     if k.startswith("q")})
     except ValidationError:
         raise LinkProblem(422, "invalid-answers", v.locale) from None
+    shown = str(form.get("version") or "")  # the quiz version the page showed
+    version = int(shown) if shown.isdecimal() and len(shown) < 10 else None
     try:
-        result = await run_in_threadpool(take_quiz, assignment_id=assignment_id,
-                                         answers=data.answers, via="link", link=v.link_use())
+        result = await run_in_threadpool(
+            take_quiz, assignment_id=assignment_id, answers=data.answers, via="link",
+            link=v.link_use(), quiz_version=version)
     except repo.LinkAlreadyUsed:
         raise v.refuse(410, "used") from None
     except QuizClosed:
         raise v.refuse(410, "closed") from None
+    except QuizChanged:  # its owner saved a new version meanwhile; no attempt was used
+        return await run_in_threadpool(quiz_page, assignment_id, v, 409, True)
     catalog = get_catalog()
     module = catalog.modules[result.module]
     lang = normalize_locale(v.locale)
-    questions = module.quiz.questions
+    answered = (await run_in_threadpool(quiz_version, result.module, result.quiz_version)).quiz
+    questions = answered.questions
     review = [{"n": i + 1, "text": questions[i].text.get(lang),
                "given": questions[i].choices[given].get(lang)
                if given is not None and given < len(questions[i].choices) else "",
                "right": questions[i].choices[questions[i].answer].get(lang)
-               if module.quiz.reveal_answers else ""}
+               if answered.reveal_answers else ""}
               for i, given in sorted(result.wrong.items())]
     following = await run_in_threadpool(studying, result.next_assignment) \
         if result.next_assignment else None

@@ -45,6 +45,10 @@ ROUTE_LIMITS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"^/hr/sign-in$"), SIGN_IN_BODY_BYTES),
     (re.compile(r"^/appraise/[^/]+$"), APPRAISAL_BODY_BYTES),
     (re.compile(r"^/grade/[^/]+$"), APPRAISAL_BODY_BYTES),  # a comment per rubric criterion
+    # Department pages: one material's file, or a whole quiz in two languages.
+    (re.compile(r"^/dept/modules/[^/]+/materials(/[^/]+)?$"), HANDOFF_BODY_BYTES),
+    (re.compile(r"^/dept/modules/[^/]+/quiz$"), APPRAISAL_BODY_BYTES),
+    (re.compile(r"^/dept/sign-in$"), SIGN_IN_BODY_BYTES),
 ]
 
 

@@ -95,6 +95,8 @@ def _target(session: Session, action: str, object_id: str) -> Target | None:
     catalog = get_catalog()
     if action == "sign-in":  # HR's area as a whole; the session it opens reads it
         return Target("area", object_id, "hr")
+    if action == "dept-sign-in":  # a department owner's pages (forms/department.py)
+        return Target("area", object_id, object_id) if object_id in catalog.departments else None
     if action == "handoff":
         return module_target(object_id) if object_id in catalog.modules else None
     if action in ("coach", "submit"):  # a run's practice in a module: `12.python-basics`

@@ -183,6 +183,9 @@ class DeliveredMaterial(Base):
     file_path: Mapped[str | None] = mapped_column(String(1000))
     size_bytes: Mapped[int | None]
     content_type: Mapped[str | None] = mapped_column(String(100))
+    # The title of a material its owner added beyond the catalog's list (the catalog names
+    # its own materials); None for a catalog material.
+    title: Mapped[str | None] = mapped_column(String(300))
 
 
 class Run(Base):
@@ -260,6 +263,28 @@ class QuizAttempt(Base):
     score: Mapped[int]
     passed: Mapped[bool]
     taken_at: Mapped[datetime]
+    # What the hire studied and answered: the module's materials version (a delivery) current
+    # when the attempt was taken, and the quiz version (1: the catalog's). None before 0011.
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    quiz_version: Mapped[int | None]
+
+
+class QuizVersion(Base):
+    """A module's quiz as its owner edited it on the department pages (tasks/quizzes.py).
+
+    Version 1 is the catalog's quiz; each edit stores the whole quiz as the next number. None
+    is ever changed or deleted: each attempt names the version it answered.
+    """
+
+    __tablename__ = "quiz_versions"
+    __table_args__ = (UniqueConstraint("module_code", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"))
+    number: Mapped[int]
+    quiz: Mapped[dict[str, Any]]  # storage.catalog.Quiz, as JSON
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+    created_by: Mapped[Person] = relationship()
 
 
 class AppraisalScore(Base):

@@ -30,6 +30,7 @@ from storage.models import (
     OutboxStatus,
     Person,
     Position,
+    QuizVersion,
     RefusalCount,
     Run,
     RunStatus,
@@ -83,13 +84,37 @@ def sync_catalog(*, session: Session, catalog: cat.Catalog) -> None:
     session.flush()
 
 
-def plan_for(catalog: cat.Catalog, position_code: str) -> cat.Plan:
-    """A snapshot of the position at the run's start: what the run will hold the hire to."""
+def plan_for(catalog: cat.Catalog, position_code: str,
+             quizzes: dict[str, cat.Quiz] | None = None) -> cat.Plan:
+    """A snapshot of the position at the run's start: what the run will hold the hire to.
+
+    `quizzes`: the modules' quizzes as edited since the catalog (`latest_quizzes`); their
+    pass marks and attempts are the ones a new run takes."""
     position = catalog.positions[position_code]
-    return cat.Plan(
-        position=position,
-        modules=[cat.PlannedModule.of(catalog.modules[c]) for c in position.modules],
-        handoff_due_days=catalog.rules.handoff_due_days)
+    edited = quizzes or {}
+
+    def planned(code: str) -> cat.PlannedModule:
+        module = cat.PlannedModule.of(catalog.modules[code])
+        quiz = edited.get(code)
+        return module if quiz is None else module.model_copy(
+            update={"pass_mark": quiz.pass_mark, "attempts": quiz.attempts})
+
+    return cat.Plan(position=position, modules=[planned(c) for c in position.modules],
+                    handoff_due_days=catalog.rules.handoff_due_days)
+
+
+def latest_quiz(*, session: Session, module_code: str) -> QuizVersion | None:
+    """The module's newest quiz version edited on the department pages, if it has one."""
+    return session.scalar(select(QuizVersion).where(QuizVersion.module_code == module_code)
+                          .order_by(QuizVersion.number.desc()).limit(1))
+
+
+def latest_quizzes(*, session: Session) -> dict[str, cat.Quiz]:
+    """Every module's newest edited quiz, by module code (modules never edited are absent)."""
+    found: dict[str, cat.Quiz] = {}
+    for row in session.scalars(select(QuizVersion).order_by(QuizVersion.number)):
+        found[row.module_code] = cat.Quiz.model_validate(row.quiz)
+    return found
 
 
 def create_run(
@@ -97,7 +122,8 @@ def create_run(
     start_date: date, now: datetime,
 ) -> Run:
     run = Run(hire_id=hire.id, position_code=position_code, start_date=start_date,
-              started_at=now, plan=plan_for(catalog, position_code), status=RunStatus.ACTIVE,
+              started_at=now, status=RunStatus.ACTIVE,
+              plan=plan_for(catalog, position_code, latest_quizzes(session=session)),
               pass_no=0, uid=uuid.uuid4().hex)
     session.add(run)
     session.flush()
@@ -155,6 +181,7 @@ class MaterialItem:
     file_path: str | None = None
     size_bytes: int | None = None
     content_type: str | None = None
+    title: str | None = None  # a material its owner added beyond the catalog's list
 
 
 def record_delivery(

@@ -20,8 +20,8 @@ from tasks.i18n import normalize_locale
 from tasks.links import Spent, make_link
 from tasks.permissions import check, run_target
 from tasks.practice import practice_view_in
+from tasks.reports.record import practice_lines
 from tasks.runs import resume_run
-from tasks.tracking import practice_lines
 
 APPRAISAL_LINK_VALID_FOR = timedelta(days=30)
 APPRAISAL_DUE_DAYS = 2  # the appraiser scores within two working days of the appraisal day

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.catalog import AppraisalItem, AttributionRule, Condition, Plan, Responsible
+from storage.catalog import AppraisalItem, AttributionRule, Condition, Responsible
 from storage.models import (
     AppraisalScore,
     Assignment,
@@ -38,17 +37,20 @@ from tasks.artifacts import artifact_key, publish_markdown
 from tasks.dates import local_date, spoken_day
 from tasks.email import Recipient, render
 from tasks.env import get_catalog, reading, transaction
-from tasks.i18n import N_, gettext, normalize_locale
+from tasks.i18n import gettext, normalize_locale
 from tasks.labels import names
-from tasks.learning import Remedial, remedial_progress
+from tasks.learning import remedial_progress
 from tasks.links import make_link
-from tasks.markdown import md_text
 from tasks.practice import practice_facts
+from tasks.reports.verdict import (
+    Verdict,
+    readable_findings,
+    split_criteria,
+    verdict_markdown,
+    verdict_of,
+)
 
 RECORD_LINK_VALID_FOR = timedelta(days=7)
-OUTCOMES = {"passed": N_("probation passed"), "failed": N_("probation failed"),
-            "pending": N_("appraisal not yet submitted")}
-VERDICT_COLUMNS = (N_("Item"), N_("Cause"), N_("Responsible"), N_("Evidence"), N_("Remedial"))
 
 
 @dataclass
@@ -82,11 +84,6 @@ def holds(condition: Condition, facts: Facts) -> bool:
         return False
     return condition.passed_all is None or set(condition.passed_all) <= facts.passed
 
-
-def split_criteria(scores: dict[str, int], pass_mark: int) -> tuple[set[str], set[str]]:
-    """(failed, passed) criteria; the pass mark itself passes."""
-    failed = {c for c, s in scores.items() if s < pass_mark}
-    return failed, set(scores) - failed
 
 
 def first_rule(rules: list[AttributionRule], facts: Facts) -> AttributionRule | None:
@@ -185,28 +182,6 @@ def was_due(due_at: datetime | None, appraised_at: datetime, fact: bool) -> bool
     return fact if due_at is not None and due_at < appraised_at else None
 
 
-@dataclass(frozen=True)
-class Verdict:
-    outcome: str  # passed | failed | pending
-    findings: list[dict[str, Any]]
-
-
-def verdict_of(session: Session, run_id: int) -> Verdict:
-    """The outcome from the scores (pending until submitted), with the findings so far."""
-    scores = list(session.scalars(select(AppraisalScore).where(AppraisalScore.run_id == run_id)))
-    if not scores:
-        return Verdict("pending", [])
-    pass_mark = repo.get_run(session=session, run_id=run_id) \
-        .plan.position.appraisal.pass_mark
-    failed = bool(split_criteria({f"{s.item}.{s.criterion}": s.score for s in scores},
-                                 pass_mark)[0])
-    findings = [{"item": f.item, "cause": f.cause, "responsible": f.responsible,
-                 "evidence": f.evidence, "remedial": f.remedial}
-                for f in session.scalars(select(Finding).where(Finding.run_id == run_id)
-                                         .order_by(Finding.id))]
-    return Verdict("failed" if failed else "passed", findings)
-
-
 def record_link(*, person_id: int, run_id: int) -> str:
     """The verdict email's link: this hire's training record, read-only, and nothing else (a
     forwarded verdict opens no other run and no HR page)."""
@@ -286,41 +261,3 @@ def publish_verdict(run_id: int) -> None:
                          description=gettext(locale, "Probation verdict"))
 
 
-def readable_findings(findings: list[dict[str, Any]], plan: Plan,
-                      locale: str) -> list[dict[str, Any]]:
-    """Findings as a person reads them: the item's title, the cause, who answers for it and
-    the remedial modules by name (the stored finding keeps the codes)."""
-    n = names(locale)
-    items = {i.code: i.title.get(n.lang) for i in plan.position.appraisal.items}
-    return [{"item": items.get(f["item"], f["item"]), "cause": n.cause(f["cause"]),
-             "responsible": n.party(f["responsible"]), "evidence": f["evidence"],
-             "remedial": n.modules(f["remedial"])} for f in findings]
-
-
-def verdict_markdown(hire: str, verdict: Verdict, plan: Plan, locale: str,
-                     remedial: list[Remedial] | None = None) -> str:
-    def _(s: str) -> str:
-        return gettext(locale, s)
-
-    title = _("Probation verdict: %(hire)s") % {"hire": md_text(hire)}
-    lines = [f"# {title}", "", f"**{_(OUTCOMES[verdict.outcome])}**", ""]
-    if verdict.findings:
-        lines += ["| " + " | ".join(_(c) for c in VERDICT_COLUMNS) + " |",
-                  "|---|---|---|---|---|"]
-        for f in readable_findings(verdict.findings, plan, locale):
-            lines.append(f"| {md_text(f['item'])} | {md_text(f['cause'])} "
-                         f"| {md_text(f['responsible'])} "
-                         f"| {'<br>'.join(md_text(e) for e in f['evidence'])} "
-                         f"| {md_text(f['remedial'])} |")
-    if remedial:
-        n = names(locale)
-        heading, module, state = _("Remedial training"), _("Module"), _("State")
-        lines += ["", f"## {heading}", "", f"| {module} | {state} |", "|---|---|"]
-        for r in remedial:
-            state = n.study_state(r.status)
-            if r.scores:
-                state += " (" + ", ".join(map(str, r.scores)) + ")"
-            elif r.due_at is not None:
-                state += " · " + _("due %(day)s") % {"day": spoken_day(r.due_at, locale)}
-            lines.append(f"| {md_text(r.title)} | {md_text(state)} |")
-    return "\n".join(lines) + "\n"

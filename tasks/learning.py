@@ -27,6 +27,7 @@ from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
 from tasks.permissions import assignment_target, check
+from tasks.quizzes import QuizChanged, current_quiz_in
 from tasks.runs import resume_run
 
 STUDY_LINK_VALID_FOR = timedelta(days=90)
@@ -187,6 +188,7 @@ class QuizResult:
     attempts_left: int
     wrong: dict[int, int | None] = field(default_factory=dict)  # question -> the choice given
     next_assignment: int | None = None  # another module of the run still to study
+    quiz_version: int = 1  # the version of the module's quiz answered (tasks/quizzes.py)
 
     @property
     def next_step(self) -> str:
@@ -222,12 +224,15 @@ def planned_module(plan: Plan, code: str) -> PlannedModule:
 
 
 def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
-              link: repo.LinkUse | None = None, by_email: str | None = None) -> QuizResult:
-    """Grade an attempt and record it; a failed one with attempts left sends the retest email.
+              link: repo.LinkUse | None = None, by_email: str | None = None,
+              quiz_version: int | None = None) -> QuizResult:
+    """Grade an attempt against the module's newest quiz and record it, with the materials
+    and quiz versions it was taken on; a failed one with attempts left sends the retest email.
 
     The person taking it is the link's, or `by_email`; only the hire whose assignment it is
-    may (NotPermitted, audited, for anyone else). Then the run is resumed so that its next
-    pass sees the result.
+    may (NotPermitted, audited, for anyone else). `quiz_version`: the version the answers were
+    given to (the quiz page's); QuizChanged, and nothing recorded, when it is not the newest.
+    Then the run is resumed so that its next pass sees the result.
     """
     with reading() as session:
         target = assignment_target(session, assignment_id)
@@ -235,7 +240,6 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
         raise LookupError(f"no assignment {assignment_id}")
     check(action="quiz", target=target, via=via, by_email=by_email,
           person_id=link.person_id if link is not None else None)
-    catalog = get_catalog()
     now = clock.now()
     with transaction() as session:
         if link is not None:
@@ -249,12 +253,18 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
         planned = planned_module(run.plan, assignment.module_code)
         taken = session.scalar(select(func.count()).select_from(QuizAttempt).where(
             QuizAttempt.assignment_id == assignment_id)) or 0
-        questions = catalog.modules[assignment.module_code].quiz.questions
+        quiz = current_quiz_in(session, assignment.module_code)
+        if quiz_version is not None and quiz_version != quiz.version:
+            raise QuizChanged(quiz.version)  # rolled back: the link is not spent
+        questions = quiz.quiz.questions
         score = grade(questions, answers)
         passed = score >= planned.pass_mark
         attempt_no = taken + 1
+        studied = repo.latest_delivery(session=session, module_code=assignment.module_code)
         session.add(QuizAttempt(assignment_id=assignment_id, attempt_no=attempt_no,
-                                score=score, passed=passed, taken_at=now))
+                                score=score, passed=passed, taken_at=now,
+                                delivery_id=studied.id if studied else None,
+                                quiz_version=quiz.version))
         left = planned.attempts - attempt_no
         if passed or left == 0:
             assignment.status = AssignmentStatus.PASSED if passed else AssignmentStatus.FAILED
@@ -283,7 +293,7 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
             .order_by(Assignment.due_at, Assignment.id).limit(1))
         result = QuizResult(assignment_id, assignment.module_code, score, planned.pass_mark,
                             passed, attempt_no, left, wrong_answers(questions, answers),
-                            following)
+                            following, quiz.version)
         run_id = run.id
     resume_run(run_id)
     return result

@@ -19,6 +19,8 @@ import shutil
 import time
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -248,3 +250,31 @@ def store_handoff(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return resume_unblocked(outcome)
+
+
+@contextmanager
+def placed_uploads(module_code: str, uploads: list[Upload]) -> Iterator[list[repo.MaterialItem]]:
+    """The uploads written to a staging folder, as the items to record (with the paths they
+    will have); moved into place when the block ends, removed if it fails: a change of the
+    materials that is not recorded leaves no file (tasks/module_versions.py)."""
+    materials = _materials_dir()
+    _remove_stale_staging(materials / ".staging")
+    staging = materials / ".staging" / uuid.uuid4().hex
+    final = materials / module_code / staging.name
+    items = []
+    try:
+        for upload in uploads:
+            staging.mkdir(parents=True, exist_ok=True)
+            stored = f"{upload.material_code}{upload.suffix}"
+            with (staging / stored).open("wb") as out:
+                shutil.copyfileobj(upload.file, out, CHUNK_BYTES)
+            items.append(repo.MaterialItem(
+                material_code=upload.material_code, file_name=upload.file_name,
+                file_path=str(final / stored), size_bytes=(staging / stored).stat().st_size,
+                content_type=upload.content_type))
+        yield items
+        if uploads:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,5 +1,9 @@
 """HR and the boss sign in: a single-use emailed link, exchanged for a server-side session.
 
+Department owners sign in the same way to their own pages (`area="dept"`, forms/department.py):
+their link is bound to the department they own, and what they may do there is decided by the
+permission matrix for each module, not by the session.
+
 The link (15 minutes, one use) proves the mailbox; the session it opens lives in Jieli's
 database (only a hash of its id is stored), so that it can be ended, revoked and shared by
 every forms-app replica. Sign-in requests are rate-limited per address and per client in the
@@ -51,6 +55,36 @@ def staff_person(catalog: Catalog, email: str) -> tuple[str, str] | None:
     return (found.name, found.locale) if found else None
 
 
+def owned_department(catalog: Catalog, email: str) -> str | None:
+    """The code of the first department whose materials the address owns, else None."""
+    email = email.strip().lower()
+    return next((d.code for d in catalog.departments.values()
+                 if d.owner.email.lower() == email), None)
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a sign-in link leads: HR's pages, or a department owner's."""
+
+    path: str  # of the link; {object} is what the link is bound to
+    action: str  # the link's action, admitted by forms/links.py
+    kind: str  # the outbox kind
+    template: str
+
+
+AREAS = {"hr": Area("/hr/sign-in/confirm", "sign-in", "hr-sign-in", "hr_sign_in"),
+         "dept": Area("/dept/sign-in/{object}/confirm", "dept-sign-in", "dept-sign-in",
+                      "dept_sign_in")}
+
+
+def signs_in(catalog: Catalog, email: str, area: str) -> str | None:
+    """What a sign-in link to `area` is bound to for this address (`hr`, or the department
+    it owns), or None when the address does not sign in there."""
+    if area == "dept":
+        return owned_department(catalog, email)
+    return "hr" if staff_person(catalog, email) else None
+
+
 def _keyed(value: str) -> str:
     """A keyed hash: rate buckets name no address (a stranger's email is not ours to keep)."""
     key = get_settings().secret_key.get_secret_value().encode()
@@ -71,32 +105,34 @@ def _admit(session: Session, buckets: list[tuple[str, int]], now: datetime) -> N
     session.add_all(RateEvent(bucket=bucket, at=now) for bucket, _ in buckets)
 
 
-def request_sign_in(email: str, *, client: str) -> str:
-    """Queue a sign-in email when the address is HR's or the boss's, and return the outbox key
-    to send after answering; for anyone else queue nothing after the same work.
+def request_sign_in(email: str, *, client: str, area: str = "hr") -> str:
+    """Queue a sign-in email when the address signs in to `area` (hr: HR's or the boss's;
+    dept: a department owner's), and return the outbox key to send after answering; for
+    anyone else queue nothing after the same work.
 
-    RateLimited when the address or the client asked too often.
+    RateLimited when the address or the client asked too often (both areas together).
     """
     catalog = get_catalog()
     now = clock.now()
     address = email.strip().lower()
-    key = f"hr-sign-in:{secrets.token_hex(8)}"
+    where = AREAS[area]
+    key = f"{where.kind}:{secrets.token_hex(8)}"
+    bound = signs_in(catalog, address, area)
     with transaction() as session:
         _admit(session, [(f"sign-in:client:{_keyed(client)}", PER_CLIENT),
                          (f"sign-in:address:{_keyed(address)}", PER_ADDRESS)], now)
-        person = repo.person_by_email(session=session, email=address) \
-            if staff_person(catalog, address) else None
+        person = repo.person_by_email(session=session, email=address) if bound else None
         # A stranger's request renders the same email to nobody, so that both answers cost the
         # same (a faster "no" would tell who works here).
         to = Recipient(person.name, person.email, person.locale) if person else \
             Recipient("-", "nobody@invalid", get_settings().default_locale)
-        link = make_link(path="/hr/sign-in/confirm", action="sign-in",
-                         person_id=person.id if person else 0, object_id="hr",
+        link = make_link(path=where.path.format(object=bound or "hr"), action=where.action,
+                         person_id=person.id if person else 0, object_id=bound or "hr",
                          valid_for=SIGN_IN_VALID_FOR)
-        message = render("hr_sign_in", to=to, link=link,
+        message = render(where.template, to=to, link=link,
                          minutes=int(SIGN_IN_VALID_FOR.total_seconds() // 60))
         if person is not None:
-            repo.queue_message(session=session, key=key, run_id=None, kind="hr-sign-in",
+            repo.queue_message(session=session, key=key, run_id=None, kind=where.kind,
                                message=message, now=now)
     return key
 

@@ -74,7 +74,7 @@ from tasks.dates import end_of_day, first_day, local_date, spoken_day
 from tasks.env import get_catalog, reading
 from tasks.i18n import gettext
 from tasks.labels import Names, names
-from tasks.status import view_run
+from tasks.reports.relay import view_run
 from tasks.workdays import Calendar, company_calendar
 
 DEFAULT_PERIOD_DAYS = 90  # the last 90 days, today included, unless the reader chooses

@@ -9,8 +9,8 @@ by 工号 are the same. (Two imported employees sharing an address are taken as 
 The report is read with a fixed dozen queries, however long the history: each part is one
 query over the employee's rows (imported employees, runs with their hire, assignments, quiz
 attempts, deliveries, coaching, hand-ins, appraisal scores, findings, imported training,
-metrics, rewards), then put together in Python; the verdict is `tasks.attribution.verdict_of`'s
-rule applied to the scores read (benchmarks/reports.py: about 12 ms of CPU, 13 queries).
+metrics, rewards), then put together in Python; the verdicts of all runs at once
+(`tasks.reports.verdict.verdicts_of`). benchmarks/reports.py times it.
 
 What is not there yet, on purpose:
 - Material versions do not exist yet (a later issue brings them): the day the materials the
@@ -36,7 +36,6 @@ from storage.models import (
     Assignment,
     CoachingSession,
     Delivery,
-    Finding,
     ImportedEmployee,
     ImportedMetric,
     ImportedReward,
@@ -46,11 +45,11 @@ from storage.models import (
     SessionAnswer,
     Submission,
 )
-from tasks.attribution import OUTCOMES, readable_findings, split_criteria
 from tasks.dates import local_date
 from tasks.env import get_catalog, reading
 from tasks.i18n import N_, gettext
 from tasks.labels import Names, names
+from tasks.reports.verdict import OUTCOMES, readable_findings, split_criteria, verdicts_of
 
 NOT_ASSIGNED = N_("Not assigned yet")
 IMPORTED_DONE = N_("Completed (imported)")
@@ -320,11 +319,7 @@ def _appraisals(session: Session, runs: list[Run], n: Names) -> list[Appraisal]:
             .where(AppraisalScore.run_id.in_(run_ids))
             .order_by(AppraisalScore.id)).tuples():
         scored[score.run_id].append((score, appraiser))
-    found: dict[int, list[dict[str, Any]]] = defaultdict(list)  # as `verdict_of` gives them
-    for f in session.scalars(select(Finding).where(Finding.run_id.in_(run_ids))
-                             .order_by(Finding.id)):
-        found[f.run_id].append({"item": f.item, "cause": f.cause, "responsible": f.responsible,
-                                "evidence": f.evidence, "remedial": f.remedial})
+    verdicts = verdicts_of(session, runs)
     appraisals = []
     for run in runs:
         rows = scored[run.id]
@@ -333,11 +328,10 @@ def _appraisals(session: Session, runs: list[Run], n: Names) -> list[Appraisal]:
         items = {i.code: i.title.get(n.lang) for i in position.appraisal.items}
         failed = split_criteria({f"{s.item}.{s.criterion}": s.score for s, _ in rows},
                                 pass_mark)[0]
-        # The verdict as `verdict_of` decides it, from the scores read above.
-        outcome = "pending" if not rows else "failed" if failed else "passed"
+        verdict = verdicts[run.id]
         appraisals.append(Appraisal(
             run_id=run.id, position=position.title.get(n.lang), first_day=run.start_date,
-            outcome=outcome, verdict=gettext(n.lang, OUTCOMES[outcome]),
+            outcome=verdict.outcome, verdict=gettext(n.lang, OUTCOMES[verdict.outcome]),
             appraised=local_date(max(s.submitted_at for s, _ in rows)) if rows else None,
             appraiser=n.join(sorted({who for _, who in rows})), pass_mark=pass_mark,
             lines=tuple(AppraisalLine(items.get(s.item, s.item), n.criterion(s.criterion),
@@ -345,7 +339,7 @@ def _appraisals(session: Session, runs: list[Run], n: Names) -> list[Appraisal]:
                                       s.comment) for s, _ in rows),
             findings=tuple(FindingLine(f["item"], f["cause"], f["responsible"],
                                        tuple(f["evidence"]), f["remedial"])
-                           for f in readable_findings(found[run.id], run.plan, n.lang))))
+                           for f in readable_findings(verdict.findings, run.plan, n.lang))))
     return appraisals
 
 

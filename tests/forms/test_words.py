@@ -30,9 +30,7 @@ ADDRESS = re.compile(r"[\w.+-]+@[\w.-]+")  # an email address is data, not a cod
 def artifacts(run_id: int, locale: str) -> dict[str, str]:
     """What the Prefect run shows: its name, artifacts and log line (the renderers that
     publish_status and attribute publish), without the markdown's escapes."""
-    from tasks.attribution import verdict_markdown, verdict_of
-    from tasks.runs import flow_run_name
-    from tasks.status import (
+    from tasks.reports.relay import (
         blocking_markdown,
         leg_rows,
         legs_markdown,
@@ -40,6 +38,8 @@ def artifacts(run_id: int, locale: str) -> dict[str, str]:
         view_run,
         waiting_name,
     )
+    from tasks.reports.verdict import verdict_markdown, verdict_of
+    from tasks.runs import flow_run_name
 
     with reading() as session:
         run = repo.get_run(session=session, run_id=run_id)

@@ -55,8 +55,8 @@ def test_a_catalog_person_with_a_line_break_in_the_name_is_a_catalog_error(tmp_p
 
 def test_the_verdict_artifact_shows_a_markdown_name_as_text():
     from storage.repo import plan_for
-    from tasks.attribution import Verdict, verdict_markdown
     from tasks.env import get_catalog
+    from tasks.reports.verdict import Verdict, verdict_markdown
 
     verdict = Verdict(outcome="failed", findings=[{
         "item": "scenario-simulation", "cause": "not-delivered", "responsible": "marketing",

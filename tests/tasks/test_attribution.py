@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from storage.catalog import load_catalog
-from tasks.attribution import Facts, first_rule, split_criteria
+from tasks.attribution import Facts, first_rule
+from tasks.reports.verdict import split_criteria
 
 RULES = load_catalog().rules.attribution
 

@@ -87,6 +87,10 @@ EMAIL_CONTEXT = {
                                 link="http://x/submit/1.python-basics?t=1"),
     "grade_request": dict(hire="李强", module="Python基础", title="编程作业", number=1,
                           due="12月14日（周一）", link="http://x/grade/1?t=1"),
+    "dept_sign_in": dict(link="http://x/dept/sign-in/marketing/confirm?t=1", minutes=15),
+    "material_update": dict(module="客户沟通", version=2, change="replaced",
+                            material="《客户沟通话术模板》", by="市场部 李娜", note="新增报价话术",
+                            due="12月4日（周五）", link="http://x/study/1?t=1"),
     "grade_result": dict(module="Python基础", title="编程作业", number=1, passed=False,
                          pass_mark=60, grader="王磊",
                          scores=[{"criterion": "正确性", "score": 50, "comment": "再试"}],
@@ -112,7 +116,7 @@ def test_every_page_renders_in_both_languages():
     from tasks.i18n import jinja_env
     from tasks.learning import QuizResult
     from tasks.reports.employee import EmployeeList, EmployeeReport, Identity, WorkResults
-    from tasks.tracking import ImportedLeg, Leg, Timeline
+    from tasks.reports.record import ImportedLeg, Leg, Timeline
 
     person = NS(name="李娜", email="li.na@example.com")
     module = {"code": "culture", "title": "企业文化",
@@ -175,6 +179,7 @@ def test_every_page_renders_in_both_languages():
         "hr_employee.html": {"csrf": "x", "report": report, "who": report.identity,
                              "parts": [], "xlsx": "/x.xlsx", "csv": "/x.csv"},
         "hr_dashboard.html": dashboard_context(),
+        **department_pages(person),
     }
     # base.html is every page's frame, and _*.html hold macros only.
     templates = {p.name for p in (ROOT / "forms" / "templates").glob("*.html")
@@ -266,4 +271,55 @@ def practice_pages(person: object) -> dict[str, dict[str, object]]:
         "practice_done.html": {**shared, "kind": "disputed", "session": session,
                                "handed": handed, "passed": False},
         "practice_closed.html": {"at": at},
+    }
+
+
+def department_pages(person: object) -> dict[str, dict[str, object]]:
+    """The department pages (forms/department.py), each with a context it can render."""
+    from datetime import datetime
+
+    from storage.catalog import load_catalog
+    from tasks.module_versions import (
+        MaterialHistory,
+        MaterialsVersion,
+        ModuleView,
+        StudyingHire,
+        VersionItem,
+    )
+    from tasks.quizzes import QuestionDraft, QuizDraft, QuizOf, QuizProblem
+
+    at = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    quiz = load_catalog().modules["customer-communication"].quiz
+    first = VersionItem(1, "scripts", "《客户沟通话术模板》", None, "https://x/s/1", None)
+    second = VersionItem(4, "scripts", "《客户沟通话术模板》", "话术.pdf", None, 2048, "replaced")
+    versions = [MaterialsVersion(2, 2, at, "李娜", "", [second], ["《常见问题应对案例》"]),
+                MaterialsVersion(1, 1, at, "李娜", "先看话术", [first])]
+    quizzes = [QuizOf("customer-communication", 2, quiz, at, "李娜"),
+               QuizOf("customer-communication", 1, quiz)]
+    view = ModuleView("customer-communication", "客户沟通", "市场部", False, versions,
+                      [{"code": "cases", "title": "《常见问题应对案例》"}], quizzes[0], quizzes,
+                      [{"name": "王芳", "position": "市场专员", "start": "将于12月7日（周一）入职",
+                        "due": "12月9日（周三）"}],
+                      [StudyingHire("张伟", "市场专员", "12月4日（周五）", 1)])
+    files = {"accept": ".pdf", "types": "PDF", "max_mb": 20, "max_chars": 2000,
+             "max_title": 200}
+    blank = QuestionDraft({"zh_CN": "", "en": ""}, [{"zh_CN": "", "en": ""}] * 4)
+    draft = QuizDraft([*QuizDraft.of(quiz).questions, blank], "120", "3")
+    return {
+        "dept_base.html": {"csrf": "x"},
+        "dept_sign_in.html": {"sent": False, "invalid": True},
+        "dept_sign_in_confirm.html": {"person": person, "department": "marketing", "t": "x"},
+        "dept_modules.html": {"csrf": "x", "person": person, "modules": [view]},
+        "dept_module.html": {"csrf": "x", "view": view, "problems": [{"kind": "title"}],
+                             "values": {"title": "", "link": "", "note": ""},
+                             "done": {"kind": "replaced", "n": 2, "emailed": 1}, **files},
+        "dept_material.html": {"csrf": "x", "h": MaterialHistory(
+            view, "scripts", "《客户沟通话术模板》", second,
+            [(versions[0], second), (versions[1], first)]), "problems": [{"kind": "last"}],
+            "values": {"link": "", "note": ""}, **files},
+        "dept_quiz.html": {"csrf": "x", "code": "customer-communication", "title": "客户沟通",
+                           "current": quizzes[0], "draft": draft, "choices": 4,
+                           "languages": ("zh_CN", "en"),
+                           "problems": [QuizProblem("choices", 1, "3"),
+                                        QuizProblem("pass-mark", None, "120")]},
     }

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from storage import clock
-from tasks.attribution import Verdict
-from tasks.status import Blocker, LegRow, RunView, changed_legs, legs_markdown, pass_story
+from tasks.reports.relay import Blocker, LegRow, RunView, changed_legs, legs_markdown, pass_story
+from tasks.reports.verdict import Verdict
 
 DUE = datetime(2026, 12, 4, 15, tzinfo=UTC)  # 2026-12-04 23:00 in Shanghai
 

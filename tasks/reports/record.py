@@ -10,14 +10,15 @@ from sqlalchemy import select
 
 from storage import clock, repo
 from storage.models import AppraisalScore, QuizAttempt
-from tasks.attribution import readable_findings, verdict_of
 from tasks.dates import first_day, spoken_day, spoken_time
 from tasks.env import reading
 from tasks.i18n import gettext, normalize_locale
 from tasks.labels import names
 from tasks.learning import Remedial, remedial_progress
+from tasks.module_versions import studied_line
 from tasks.practice import PracticeView, practice_view_in
-from tasks.status import Blocker, practice_rows, view_run, waiting_for
+from tasks.reports.relay import Blocker, practice_rows, view_run, waiting_for
+from tasks.reports.verdict import readable_findings, verdict_of
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Leg:
     # The module's practice legs, a line each: coaching sessions and whether the hire
     # confirmed them, hand-ins with their grades.
     practice: list[str] = field(default_factory=list)
+    studied: str = ""  # the materials and quiz versions the attempts were on
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ def run_timeline(run_id: int, locale: str) -> Timeline:
                 study_due=day(a.due_at) if a else "",
                 status=n.study_state(a.status) if a else "", scores=scores,
                 practice=practice_lines(practice_view_in(session, run, code), locale)
-                if m.practice is not None and a is not None else []))
+                if m.practice is not None and a is not None else [],
+                studied=studied_line(session, a.id, code, locale) if a else ""))
         items = {i.code: i.title.get(lang) for i in run.plan.position.appraisal.items}
         appraisal = [{"item": items.get(s.item, s.item), "criterion": n.criterion(s.criterion),
                       "score": s.score, "comment": s.comment, "by": s.appraiser_id}
