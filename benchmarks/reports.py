@@ -353,6 +353,13 @@ def record_sql(session: Any, key: str) -> dict[str, list[Any]]:
         "findings": of_runs("""
             select f.run_id, f.item, f.responsible from findings f where f.run_id in :runs
             order by f.id"""),
+        # Practice legs: confirmed coaching minutes, the graded hand-ins (none in this data).
+        "coaching": of_runs("""
+            select run_id, module_code, sum(minutes) from coaching_sessions
+            where run_id in :runs and answer = 'confirmed' group by run_id, module_code"""),
+        "hand_ins": of_runs("""
+            select run_id, module_code, number, scores from submissions
+            where run_id in :runs and graded_at is not null order by number"""),
         "imported": session.execute(text(f"""
             select t.module_code, t.completed_on, t.score from imported_training t
             join imported_employees e on e.employee_id = t.employee_id where {same_person}
@@ -381,7 +388,9 @@ def record_numbers(report: Any) -> dict[str, Any]:
         "metrics": sorted((m.month.isoformat()[:7], metric, value) for m in report.work.months
                           for metric, value in zip(report.work.metrics, m.values, strict=True)
                           if value is not None),
-        "rewards": [(r.day, r.kind, r.note) for r in report.rewards]}
+        "rewards": [(r.day, r.kind, r.note) for r in report.rewards],
+        "coaching_hours": sum(s.coaching_hours or 0 for s in report.training),
+        "hand_ins": sum(bool(s.hand_in) for s in report.training)}
 
 
 def record_sql_numbers(rows: dict[str, list[Any]]) -> dict[str, Any]:
@@ -409,6 +418,8 @@ def record_sql_numbers(rows: dict[str, list[Any]]) -> dict[str, Any]:
         "hired_on": rows["identity"][0][2],
         "training": sorted((*s, tuple(scores[a])) for a, s in studies.items()),
         "imported": [(d, s) for _m, d, s in rows["imported"]],
+        "coaching_hours": sum(round(minutes / 60, 1) for _r, _m, minutes in rows["coaching"]),
+        "hand_ins": len({(r, m) for r, m, _n, _s in rows["hand_ins"]}),
         "appraisals": sorted((run, "passed" if min(s for s, _, _ in v) >= v[0][1] else "failed",
                               local_date(max(at for _, _, at in v)),
                               tuple(sorted(s for s, _, _ in v)), findings[run])
