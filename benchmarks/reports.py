@@ -676,8 +676,8 @@ def main() -> None:
                         "imported CSV files), kept and reused by the next run; with "
                         "--database-url the database is kept filled too")
     args = parser.parse_args()
-    if args.employees < 100:
-        parser.error("--employees: at least 100 (groups of 30 and more are needed)")
+    if args.employees < 500:
+        parser.error("--employees: at least 500 (the effectiveness report's groups need 30)")
     folder = Path(args.keep or tempfile.mkdtemp(prefix="jieli-reports-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["JIELI_DATA_DIR"] = str(folder)
