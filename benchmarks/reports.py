@@ -9,11 +9,13 @@ same process, each report against a hand-written SQL query giving the same numbe
 
 - the dashboard (`tasks.reports.dashboard.dashboard`) for the two years, the last year and
   the default last 90 days: each department's legs (legs, hand-offs, late, not done, days
-  late, hires blocked, working days blocked), each position's appraised and passed, and the
-  progress of the page of running hires shown;
+  late, hires blocked, working days blocked) and findings, each position's appraised and
+  passed, and the first page of running hires (how many, which in which order, their legs
+  done and owed, whom they wait on, days overdue);
 - one employee's report (`tasks.reports.employee.employee_report`), for a sample of
-  employees: their Jieli training (dates, the materials' hand-off day, every quiz score),
-  imported training, appraisal scores, verdicts and findings, monthly figures and rewards;
+  employees: their Jieli training (dates, the materials' hand-off day, every quiz score,
+  coaching hours, graded hand-ins), imported training, appraisal scores, verdicts and
+  findings, monthly figures and rewards;
 - the effectiveness report (`tasks.reports.effectiveness.effectiveness`) of `_data.MODULE`
   on `_data.METRIC`: group sizes, means, lift, before and after (the hand-written figure is
   the faster of two forms of the query, one SQLite's best, the other PostgreSQL's).
