@@ -33,7 +33,7 @@ Definitions, for one module M and one metric (a name in the imported monthly fig
 
 Everything is aggregated in one SQL statement (per employee, then per group), so the cost is
 about one read of the metric's figures, not a Python loop over them; the statement is
-shaped for the backend (`_figures`), as benchmarks/effectiveness.py measured.
+shaped for the backend (`_figures`), as benchmarks/reports.py measures.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _figures(session: Session, module: str, metric: str) -> dict[str, Any]:
     """Counts, sums and month ranges of the groups, in one statement, shaped for the backend:
     PostgreSQL hash-joins the figures to the completions in one pass; SQLite has no hash
     join (each row looked up in the completions costs a B-tree search), so it is spared
-    that (benchmarks/effectiveness.py measures both)."""
+    that (benchmarks/reports.py measures both)."""
     if session.get_bind().dialect.name == "postgresql":
         return _figures_in_one_pass(session, module, metric)
     return _figures_by_index(session, module, metric)

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import repo
-from storage.models import AppraisalScore, AssignmentStatus, QuizAttempt, Run, RunStatus
+from storage.models import (
+    AppraisalScore,
+    AssignmentStatus,
+    Delivery,
+    QuizAttempt,
+    Run,
+    RunStatus,
+)
 from storage.settings import get_settings
 from tasks.dates import days_overdue, spoken_day
 from tasks.i18n import N_, gettext, normalize_locale
@@ -67,7 +74,10 @@ def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunVi
             due_at=gate.due_at, days_overdue=days_overdue(gate.due_at, now)))
     assignments = repo.assignments_of(session=session, run_id=run.id)
     modules = [m.code for m in run.plan.modules] + remedial_codes(session, run.id)
-    delivered = sum(1 for c in modules if repo.latest_delivery(session=session, module_code=c))
+    # A module's materials are there when any hand-off of them is: one query for all.
+    handed = set(session.scalars(select(Delivery.module_code).distinct()
+                                 .where(Delivery.module_code.in_(modules))))
+    delivered = sum(1 for c in modules if c in handed)
     # A module is finished when its quiz was passed or every attempt was used.
     finished = sum(1 for c in modules
                    if c in assignments and assignments[c].status != AssignmentStatus.ASSIGNED)
