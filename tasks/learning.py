@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from storage import clock, repo
 from storage.catalog import Plan, PlannedModule, Question
@@ -94,14 +94,19 @@ class Studying:
     delivered_at: datetime | None = None
 
 
+# What `studying` reads of the assignment: columns, not the entity, in a statement built once
+# (every study page asks; see storage/repo.py).
+_STUDIED = select(Assignment.id, Assignment.run_id, Assignment.module_code, Assignment.status,
+                  Assignment.due_at).where(Assignment.id == bindparam("assignment_id"))
+
+
 def studying(assignment_id: int) -> Studying:
     """The assignment with its module's latest materials, the owner's note and the scores."""
     with reading() as session:
-        assignment = session.get_one(Assignment, assignment_id)
-        delivery = repo.latest_delivery(session=session, module_code=assignment.module_code)
-        scores = list(session.scalars(
-            select(QuizAttempt.score).where(QuizAttempt.assignment_id == assignment_id)
-            .order_by(QuizAttempt.attempt_no)))
+        assignment = session.execute(_STUDIED, {"assignment_id": assignment_id}).one()
+        delivery = repo.latest_delivery(session=session, module_code=assignment.module_code,
+                                        with_items=True)
+        scores = repo.quiz_scores(session=session, assignment_id=assignment_id)
         return Studying(assignment.id, assignment.run_id, assignment.module_code,
                         assignment.status, assignment.due_at,
                         list(delivery.items) if delivery else [], scores,
