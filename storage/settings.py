@@ -106,14 +106,15 @@ class Settings(BaseSettings):
     def storage_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return _sqlite_url(self.data_dir, Path.cwd())
+        data_dir = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
+        return _sqlite_url(data_dir)
 
 
 @lru_cache(maxsize=16)
-def _sqlite_url(data_dir: Path, cwd: Path) -> str:
-    # Resolved once per directory (every transaction asks; resolving costs a syscall per part
-    # of the path). `cwd` is part of the key: a relative data_dir depends on it.
-    return f"sqlite:///{(cwd / data_dir / 'jieli.db').resolve()}"
+def _sqlite_url(data_dir: Path) -> str:
+    # Resolved once per directory: every transaction asks, and resolving makes a system call
+    # per part of the path (each one lets another thread take the GIL, under load for ms).
+    return f"sqlite:///{(data_dir / 'jieli.db').resolve()}"
 
 
 @lru_cache
