@@ -5,8 +5,9 @@ processes) on SQLite storage in a temporary data directory, with real data: N py
 runs whose culture materials were handed off, so each hire has a study page with materials and
 a quiz. Then C readers (default 10) each open study pages from their hires' links one after
 another for D seconds, and it prints requests/s, the latency percentiles and the forms
-processes' CPU per request, beside the same load on /healthz (the app's floor). Each
-measurement is repeated R times (a fresh start of the app each time); the medians are printed.
+processes' CPU per request (and the readers' own: they share the machine), beside the same
+load on /healthz (the app's floor). Each measurement is repeated R times (a fresh start of the
+app each time); the medians are printed.
 
     .venv/bin/python benchmarks/study_page.py
     .venv/bin/python benchmarks/study_page.py --readers 10 --seconds 20 --runs 30 --repeats 3
@@ -18,11 +19,14 @@ Options beyond the counts above:
     --baseline DIR  also serve the forms app from the checkout DIR (its code, this .venv, the
                     same data), alternately with this one, so that before and after a change are
                     measured in one run under the same load on a shared machine:
-                        git -C . archive main | (mkdir -p /tmp/before && tar -x -C /tmp/before)
+                        mkdir -p /tmp/before && git archive main | tar -x -C /tmp/before
                         .venv/bin/python benchmarks/study_page.py --baseline /tmp/before
     --baseline-workers N
                     uvicorn processes for the baseline (default 1, what `jieli up` ran before
                     it started one per core).
+    --httpx         read with httpx clients, as this benchmark did until 2026-11-28 (they
+                    cost ~1.5 ms of CPU per page, taken from the app's cores); by default
+                    each reader is a plain HTTP/1.1 connection kept alive (~0.1 ms).
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -49,7 +56,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def hammer(urls: list[str], readers: int, seconds: float) -> tuple[list[float], int]:
+async def hammer(urls: list[str], readers: int, seconds: float,
+                 use_httpx: bool = False) -> tuple[list[float], int]:
     """`readers` clients each GET the urls in turn until time is up: latencies, failures."""
     latencies: list[float] = []
     failures = 0
@@ -57,18 +65,63 @@ async def hammer(urls: list[str], readers: int, seconds: float) -> tuple[list[fl
 
     async def reader(offset: int) -> None:
         nonlocal failures
-        async with httpx.AsyncClient(timeout=30) as client:
+        get = _httpx_client() if use_httpx else _plain_client(urlsplit(urls[0]).netloc)
+        async with get as fetch:
             i = offset
             while time.monotonic() < deadline:
                 started = time.monotonic()
-                response = await client.get(urls[i % len(urls)])
+                status = await fetch(urls[i % len(urls)])
                 latencies.append(time.monotonic() - started)
-                if response.status_code != 200:
+                if status != 200:
                     failures += 1
                 i += 1
 
     await asyncio.gather(*(reader(n) for n in range(readers)))
     return latencies, failures
+
+
+@asynccontextmanager
+async def _httpx_client() -> AsyncIterator[Callable[[str], Awaitable[int]]]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def fetch(url: str) -> int:
+            return (await client.get(url)).status_code
+        yield fetch
+
+
+@asynccontextmanager
+async def _plain_client(netloc: str) -> AsyncIterator[Callable[[str], Awaitable[int]]]:
+    """A reader as cheap as HTTP/1.1 allows (one kept-alive connection, the body read and
+    dropped): httpx took ~1.5 ms of CPU per page on a 2-core machine, from the app's cores,
+    where a person's browser would be on another machine."""
+    host, _, port = netloc.rpartition(":")
+    connection: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def fetch(url: str) -> int:
+        if not connection:
+            connection.append(await asyncio.open_connection(host, int(port)))
+        reader, writer = connection[0]
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: {netloc}\r\n\r\n".encode())
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        fields = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in head[1:] if line)}
+        if "content-length" in fields:
+            await reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding") == "chunked":
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                await reader.readexactly(size + 2)
+            await reader.readexactly(2)
+        if fields.get("connection") == "close":
+            writer.close()
+            connection.clear()
+        return int(head[0].split(" ", 2)[1])
+
+    try:
+        yield fetch
+    finally:
+        for _, writer in connection:
+            writer.close()
 
 
 def group_cpu_seconds(leader: int) -> float:
@@ -88,28 +141,32 @@ def group_cpu_seconds(leader: int) -> float:
     return total / tick
 
 
-def measure(name: str, urls: list[str], leader: int, readers: int, seconds: float) -> dict:
+def measure(name: str, urls: list[str], leader: int, readers: int, seconds: float,
+            use_httpx: bool) -> dict:
     """Hammer `urls` and return the figures, CPU of the app's processes per request included."""
-    cpu = group_cpu_seconds(leader)
-    latencies, failures = asyncio.run(hammer(urls, readers, seconds))
-    cpu = group_cpu_seconds(leader) - cpu
+    cpu, client_cpu = group_cpu_seconds(leader), time.process_time()
+    latencies, failures = asyncio.run(hammer(urls, readers, seconds, use_httpx))
+    cpu, client_cpu = group_cpu_seconds(leader) - cpu, time.process_time() - client_cpu
     return {"name": name, "requests": len(latencies), "failed": failures,
             "per_second": round(len(latencies) / seconds, 1),
             "p50_ms": round(1000 * statistics.median(latencies), 1),
             "p99_ms": round(1000 * percentile(latencies, 99), 1),
             "max_ms": round(1000 * max(latencies), 1),
-            "cpu_ms": round(1000 * cpu / len(latencies), 2)}
+            "cpu_ms": round(1000 * cpu / len(latencies), 2),
+            # The readers share the machine with the app: what they cost is not the app's.
+            "client_cpu_ms": round(1000 * client_cpu / len(latencies), 2)}
 
 
 def line(result: dict) -> str:
     return (f"{result['name']}: {result['per_second']:.0f} requests/s, "
             f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
             f"max {result['max_ms']:.0f} ms, {result['cpu_ms']:.1f} ms CPU/request "
-            f"({result['requests']} requests, {result['failed']} not 200)")
+            f"(readers {result['client_cpu_ms']:.1f} ms; {result['requests']} requests, "
+            f"{result['failed']} not 200)")
 
 
 def medians(results: list[dict]) -> dict:
-    keys = ("per_second", "p50_ms", "p99_ms", "max_ms", "cpu_ms")
+    keys = ("per_second", "p50_ms", "p99_ms", "max_ms", "cpu_ms", "client_cpu_ms")
     summary = {k: round(statistics.median(r[k] for r in results), 2) for k in keys}
     summary.update(name=f"{results[0]['name']} (median of {len(results)})",
                    requests=sum(r["requests"] for r in results),
@@ -126,6 +183,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--baseline", type=Path, default=None)
     parser.add_argument("--baseline-workers", type=int, default=1)
+    parser.add_argument("--httpx", action="store_true")
     args = parser.parse_args()
     if args.baseline and not (args.baseline / "forms" / "app.py").is_file():
         parser.error(f"{args.baseline} is not a Jieli checkout (no forms/app.py)")
@@ -222,11 +280,13 @@ def main() -> None:
                     if page.status_code != 200 or "/quiz/" not in page.text:
                         raise RuntimeError(f"{name}: the study page is not served: "
                                            f"{page.status_code}")
-                    asyncio.run(hammer(urls, args.readers, 2))  # warm up every worker
+                    # Warm up every worker.
+                    asyncio.run(hammer(urls, args.readers, 2, args.httpx))
                     print(f"[{repeat}] {name}, load average {loads[-1]:.1f}")
                     for kind, targets in (("study", urls), ("healthz", [f"{base}/healthz"])):
                         result = measure(f"{kind} page" if kind == "study" else "/healthz",
-                                         targets, leader, args.readers, args.seconds)
+                                         targets, leader, args.readers, args.seconds,
+                                         args.httpx)
                         results[name][kind].append(result)
                         print("    " + line(result))
                 finally:
@@ -245,6 +305,7 @@ def main() -> None:
                       "seconds": args.seconds, "runs": len(runs), "repeats": args.repeats,
                       "workers": settings.forms_workers,
                       "baseline_workers": args.baseline_workers if args.baseline else None,
+                      "client": "httpx" if args.httpx else "plain",
                       "load_averages": loads, "medians": summary}, ensure_ascii=False))
 
 
