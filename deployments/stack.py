@@ -241,7 +241,7 @@ class Stack:
         return self.start(
             "forms",
             [sys.executable, "-m", "uvicorn", "forms.app:app", "--host", s.forms_host,
-             "--port", str(s.forms_port)],
+             "--port", str(s.forms_port), "--workers", str(s.forms_workers)],
             ready=lambda: http_ok(f"http://{s.forms_host}:{s.forms_port}/healthz"),
             # A person waits for each answer: a resume Prefect cannot take now is deferred
             # at once (housekeeping makes it within seconds), not after connection retries.

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Query, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from forms.language import chosen_locale
@@ -55,6 +56,11 @@ class Visitor:
     name: str
     email: str
     locale: str
+
+
+# The visitor's columns, read for every link admitted (a statement built once: see repo).
+_VISITOR = select(Person.id, Person.name, Person.email, Person.locale) \
+    .where(Person.id == bindparam("person_id"))
 
 
 @dataclass(frozen=True)
@@ -168,16 +174,15 @@ def visit(action: str, permission: str | None = None,
         # One read transaction admits the link (no write lock: mail scanners and readers
         # never queue behind a flow pass); only a refusal writes, to audit it.
         with reading() as session:
-            person = session.get(Person, claims.person_id)
-            visitor = Visitor(person.id, person.name, person.email, person.locale) \
-                if person else None
-            target = _target(session, action, object_id) if person else None
-            ok = person is not None and target is not None and allowed(
-                catalog.permissions, grants_of(session=session, catalog=catalog, person=person),
-                person.id, permission or action, target)
+            found = session.execute(_VISITOR, {"person_id": claims.person_id}).first()
+            visitor = Visitor(*found) if found else None
+            target = _target(session, action, object_id) if visitor else None
+            ok = visitor is not None and target is not None and allowed(
+                catalog.permissions, grants_of(session=session, catalog=catalog, person=visitor),
+                visitor.id, permission or action, target)
             # Only a POST spends a link; a GET of a spent one says when and by whom.
             used = repo.link_use_of(session=session, nonce=claims.nonce)
-            spent = Spent(used.used_at, person.name) if used and person else None
+            spent = Spent(used.used_at, visitor.name) if used and visitor else None
         if visitor is None:
             raise refuse(403, "invalid", locale, action=action, object_id=object_id,
                          client=client)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,7 +89,7 @@ def allowed_origins(request: Request) -> set[str]:
     return {o for o in origins if o}
 
 
-def same_origin(request: Request) -> None:
+async def same_origin(request: Request) -> None:
     """A dependency of every route: a POST from another site's page is refused (403), audited,
     and changes nothing.
 
@@ -97,6 +98,7 @@ def same_origin(request: Request) -> None:
     Referer even for our own forms, so Sec-Fetch-Site is what tells a foreign page there; a
     client that sends none of them (a script) is left to the link or CSRF token.
     """
+    # Async: every request passes here, and a GET needs no thread; only a refusal writes.
     if request.method != "POST":
         return
     origin = request.headers.get("origin")
@@ -107,10 +109,15 @@ def same_origin(request: Request) -> None:
     if all(origin_of(c) in allowed for c in claimed) and \
             fetch_site in (None, "same-origin", "none"):
         return
+    await run_in_threadpool(_audit_cross_site, path=request.url.path, origin=origin,
+                            referer=request.headers.get("referer"), fetch_site=fetch_site)
+    raise Refused(403, "cross-site", request_locale(request))
+
+
+def _audit_cross_site(*, path: str, origin: str | None, referer: str | None,
+                      fetch_site: str | None) -> None:
     with transaction() as session:
         repo.audit(session=session, actor="unknown", action="refused-cross-site",
-                   object_type="path", object_id=request.url.path[:64], via="link",
-                   now=clock.now(), detail={"origin": (origin or "")[:200],
-                                           "referer": (request.headers.get("referer") or "")[:200],
-                                           "sec-fetch-site": fetch_site})
-    raise Refused(403, "cross-site", request_locale(request))
+                   object_type="path", object_id=path[:64], via="link", now=clock.now(),
+                   detail={"origin": (origin or "")[:200], "referer": (referer or "")[:200],
+                           "sec-fetch-site": fetch_site})

@@ -20,6 +20,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # the lock for milliseconds and the runner bounds how many passes run at once, so a minute is
 # never reached under that load; it only stops a wait from being endless.
 BUSY_TIMEOUT_SECONDS = 60
+# Connections kept open per process. SQLAlchemy's default (5) is fewer than the forms app's
+# concurrent requests: beyond it each transaction opened a connection (and set its pragmas)
+# and closed it again. A pool only opens as many as are in use at once; this many is anyio's
+# default thread pool, the most page requests a forms process runs at once.
+SQLITE_POOL_SIZE = 40
 # The execution option that marks a read-only transaction (see `read_scope`).
 READING = "jieli_reading"
 
@@ -79,7 +84,8 @@ def get_engine(url: str) -> Engine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
+                               pool_size=SQLITE_POOL_SIZE)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # Prefect's own default (3, about 3.5 s). `jieli up` gives the forms app 0.
     prefect_connect_retries: int | None = Field(default=None, ge=0, le=10)
     forms_host: str = "127.0.0.1"
+    # How many processes serve the forms app (uvicorn workers): one page takes a few ms of CPU,
+    # so one process queues readers while a second core idles. Safe because the app keeps
+    # nothing in memory that another process needs: sessions, sign-in rate limits, refusal
+    # counts and used links are in storage, held uploads on disk.
+    forms_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1), ge=1)
     forms_port: int = 8000
     # The address people reach the forms app at, used to build links in emails.
     public_base_url: str = "http://127.0.0.1:8000"
@@ -101,7 +106,15 @@ class Settings(BaseSettings):
     def storage_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'jieli.db').resolve()}"
+        data_dir = self.data_dir if self.data_dir.is_absolute() else Path.cwd() / self.data_dir
+        return _sqlite_url(data_dir)
+
+
+@lru_cache(maxsize=16)
+def _sqlite_url(data_dir: Path) -> str:
+    # Resolved once per directory: every transaction asks, and resolving makes a system call
+    # per part of the path (each one lets another thread take the GIL, under load for ms).
+    return f"sqlite:///{(data_dir / 'jieli.db').resolve()}"
 
 
 @lru_cache

@@ -67,6 +67,9 @@ def jinja_env(locale: str, package: str = "tasks") -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a new release (a restart), not while a process runs: no stat of
+        # each template and its parents at every page.
+        auto_reload=False,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     # Here, not at the top: tasks.dates and tasks.labels import this module.

@@ -11,8 +11,9 @@ dependencies; `via` names the entry point in the audit log: `link` and `session`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
@@ -47,7 +48,25 @@ class NotPermitted(PermissionError):
         self.actor, self.action, self.target, self.via = actor, action, target, via
 
 
-def grants_of(*, session: Session, catalog: Catalog, person: Person) -> frozenset[Grant]:
+class Someone(Protocol):
+    """Whose grants are looked up: a stored person, or what a page read of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+
+# Built once (every link admitted asks them): see storage/repo.py on statements built once.
+_HAS_RUN = select(Run.id).where(Run.hire_id == bindparam("person_id")).limit(1)
+# A hire's assignment: its run's plan (the position's department) and hire, in one query.
+_ASSIGNMENT_TARGET = select(Run.plan, Run.hire_id) \
+    .join(Assignment, Assignment.run_id == Run.id) \
+    .where(Assignment.id == bindparam("assignment_id"))
+
+
+def grants_of(*, session: Session, catalog: Catalog, person: Someone) -> frozenset[Grant]:
     grants: set[Grant] = set()
     email = person.email.lower()
     if catalog.boss.email.lower() == email:
@@ -63,7 +82,7 @@ def grants_of(*, session: Session, catalog: Catalog, person: Person) -> frozense
             grants.add(Grant("appraiser", dept.code))
             if dept.code == "hr":
                 grants.add(Grant("hr"))
-    if session.scalar(select(Run.id).where(Run.hire_id == person.id).limit(1)) is not None:
+    if session.scalars(_HAS_RUN, {"person_id": person.id}).first() is not None:
         grants.add(Grant("hire"))
     return frozenset(grants)
 
@@ -152,12 +171,11 @@ def module_target(code: str) -> Target:
 
 def assignment_target(session: Session, assignment_id: int) -> Target | None:
     """A hire's assignment: the department of the hire's position, and the hire's own."""
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
+    row = session.execute(_ASSIGNMENT_TARGET, {"assignment_id": assignment_id}).first()
+    if row is None:
         return None
-    run = repo.get_run(session=session, run_id=assignment.run_id)
-    return Target("assignment", str(assignment_id), run.plan.position.department,
-                  run.hire_id)
+    plan, hire_id = row
+    return Target("assignment", str(assignment_id), plan.position.department, hire_id)
 
 
 def practice_target(session: Session, run_id: int, module_code: str) -> Target | None:

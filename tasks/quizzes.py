@@ -113,13 +113,17 @@ class HireQuiz:
 
 def hire_quiz(assignment_id: int) -> HireQuiz:
     """The quiz of an assignment as its hire takes it now."""
+    with reading() as session:
+        return hire_quiz_in(session, assignment_id)
+
+
+def hire_quiz_in(session: Session, assignment_id: int) -> HireQuiz:
     from tasks.learning import planned_module  # tasks.learning imports this module
 
-    with reading() as session:
-        assignment = session.get_one(Assignment, assignment_id)
-        planned = planned_module(repo.get_run(session=session, run_id=assignment.run_id).plan,
-                                 assignment.module_code)
-        current = current_quiz_in(session, assignment.module_code)
+    assignment = session.get_one(Assignment, assignment_id)
+    planned = planned_module(repo.get_run(session=session, run_id=assignment.run_id).plan,
+                             assignment.module_code)
+    current = current_quiz_in(session, assignment.module_code)
     return HireQuiz(current.version, list(current.quiz.questions), planned.pass_mark,
                     planned.attempts, current.quiz.reveal_answers)
 
