@@ -34,10 +34,10 @@ from tasks.email import Recipient, render
 from tasks.env import get_catalog, transaction
 from tasks.handoff import HANDOFF_LINK_VALID_FOR
 from tasks.i18n import N_, gettext, normalize_locale
-from tasks.labels import names
 from tasks.learning import planned_module, study_link
 from tasks.links import make_link
 from tasks.practice import coaching_link, grade_link, graders, submit_link
+from tasks.reports.relay import who_owes
 
 REMIND_EVERY_WORKING_DAYS = 2
 # What a reminder says is owed, per kind of leg (the appraisal has its own words).
@@ -203,14 +203,7 @@ def _item(session: Session, lang: str, group: list[Leg], today: date) -> dict[st
         title = planned_module(run.plan, gate.subject).title.get(lang)
         what = gettext(lang, OWED.get(gate.kind, OWED["study"])) % {"module": title}
     hires = [(run.hire.name, gate.due_at)]
-    if gate.waiting_on == "hire":
-        who = run.hire.name
-    elif gate.kind == "appraisal":
-        who = repo.department(session=session, code=gate.waiting_on).manager.name
-    elif gate.kind == "review":
-        who = names(lang).join(p.name for p in graders(session, gate.waiting_on))
-    else:
-        who = repo.department(session=session, code=gate.waiting_on).owner.name
+    who = who_owes(session, run, gate, lang)
     if gate.kind == "handoff":
         hires = _waiting_on_module(session, gate.subject, today)
     lines = [_due_line(lang, None if notice.role == "hire" else name, due, today)

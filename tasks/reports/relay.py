@@ -15,6 +15,7 @@ from storage.models import (
     AppraisalScore,
     AssignmentStatus,
     Delivery,
+    Gate,
     QuizAttempt,
     Run,
     RunStatus,
@@ -54,20 +55,25 @@ class RunView:
     def waiting_on(self) -> list[str]:
         return sorted({b.waiting_on for b in self.blockers})
 
+def who_owes(session: Session, run: Run, gate: Gate, locale: str) -> str:
+    """The person who must act on an open gate, by name: the hire; the appraiser (the
+    department's manager); its reviewers, for grading; else the department's owner."""
+    if gate.waiting_on == "hire":
+        return run.hire.name
+    if gate.kind == "appraisal":
+        return repo.department(session=session, code=gate.waiting_on).manager.name
+    if gate.kind == "review":
+        return names(locale).join(p.name for p in graders(session, gate.waiting_on))
+    return repo.department(session=session, code=gate.waiting_on).owner.name
+
+
 def view_run(*, session: Session, run: Run, now: datetime, locale: str) -> RunView:
     """The run's open gates as blockers, and how many legs of the relay are done."""
     lang = normalize_locale(locale)
     titles = {m.code: m.title.get(lang) for m in run.plan.modules}
     blockers = []
     for gate in repo.open_gates(session=session, run_id=run.id):
-        if gate.waiting_on == "hire":
-            who = run.hire.name
-        elif gate.kind == "appraisal":
-            who = repo.department(session=session, code=gate.waiting_on).manager.name
-        elif gate.kind == "review":
-            who = names(locale).join(p.name for p in graders(session, gate.waiting_on))
-        else:
-            who = repo.department(session=session, code=gate.waiting_on).owner.name
+        who = who_owes(session, run, gate, locale)
         blockers.append(Blocker(
             waiting_on=gate.waiting_on, who=who, kind=gate.kind, module=gate.subject,
             module_title=titles.get(gate.subject, gate.subject), since=gate.opened_at,
