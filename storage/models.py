@@ -199,7 +199,7 @@ class Run(Base):
               postgresql_where=text("status = 'active'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    hire_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    hire_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     position_code: Mapped[str] = mapped_column(ForeignKey("positions.code"))
     start_date: Mapped[date] = mapped_column(Date)  # the hire's first working day
     started_at: Mapped[datetime]  # when HR started the run
