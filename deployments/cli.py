@@ -32,6 +32,8 @@ report_app = typer.Typer(help="Reports HR and the boss read.", no_args_is_help=T
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
+# Made again by each command (`main`): a console reads the terminal's width (COLUMNS) when it is
+# made, and a process running several commands (a test, a script) may change it between them.
 console = Console()
 err = Console(stderr=True)
 # Prefect's state names of a run that is still active, as `jieli runs` shows them.
@@ -78,6 +80,8 @@ def main(ctx: typer.Context, acting_as: Annotated[str | None, typer.Option(
         help="Act as this person (HR's address to start a hire); default JIELI_ACTING_AS")]
         = None) -> None:
     """Jieli (接力): onboarding as a relay with an owner for every leg."""
+    global console, err
+    console, err = Console(), Console(stderr=True)
     ctx.obj = acting_as
 
 

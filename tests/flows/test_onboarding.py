@@ -3,39 +3,32 @@
 The tests of this module share one stack, and each starts the hires it needs. Materials
 belong to the module, so a delivery in one test is still there in the next, as it would be in
 a company: each test delivers only modules that no other test here expects to be missing
-(product-knowledge, proposal-writing, presentation-skills), so any order gives the same
-result.
+(product-knowledge, presentation-skills), so any order gives the same result. Crashes and
+outages are in test_crashes.py, on a stack of their own (the two modules run side by side
+under pytest-xdist).
 """
 
 from __future__ import annotations
 
-import signal
 import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.flows.conftest import Live, blocking_markdown, wait_for
+from tests.flows.conftest import (
+    PROMPTLY,
+    Live,
+    blocking_markdown,
+    requests_a_week_old,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 MARKETING_OWNER = "li.na@example.com"
 TECH_OWNER = "wang.lei@example.com"
 HR_OWNER = "liu.fang@example.com"
-
-
-def requests_a_week_old(live: Live) -> None:
-    """Date the hand-off requests sent so far a week back, so that a new hire's owners are
-    asked again instead of the request being folded into a recent one (tasks/handoff.py)."""
-    engine = create_engine(live.settings.storage_url)
-    try:
-        with engine.begin() as c:
-            c.execute(text("update outbox set created_at = :t where kind = 'handoff-request'"),
-                      {"t": "2026-01-01 00:00:00.000000"})
-    finally:
-        engine.dispose()
 
 
 def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
@@ -73,7 +66,7 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
         assert f"/handoff/{code}?t=" in body
 
 
-def test_a_delivery_resumes_the_run_within_ten_seconds_and_the_hire_is_emailed(live: Live):
+def test_a_delivery_resumes_the_run_at_once_and_the_hire_is_emailed(live: Live):
     hire = "gao.min@example.com"
     run_id = live.hire("高敏", hire)
     live.wait_state(run_id, "Suspended", min_pass=1)
@@ -86,13 +79,13 @@ def test_a_delivery_resumes_the_run_within_ten_seconds_and_the_hire_is_emailed(l
         rows = live.sql("select count(*) from assignments where run_id = :r and module_code = "
                         "'product-knowledge'", r=run_id)
         return rows[0][0] == 1
-    # Most of it is starting the pass's process (Python and Prefect's imports): about 3-4 s
-    # on an idle 2-core machine, 6-7 s beside another stack's work.
-    wait_for(past_the_gate, 10, every=0.1, what="the assignment")
+    # The delivery itself resumes the run: the hourly sweep is an hour away. (How long it
+    # takes, mostly starting the pass's process, is benchmarks/waiting_runs.py's resume
+    # latency: a few seconds on an idle 2-core machine.)
+    wait_for(past_the_gate, PROMPTLY, every=0.1, what="the assignment")
     elapsed = time.monotonic() - delivered
-    assert elapsed < 10
     live.wait_state(run_id, "Suspended", min_pass=before + 1)
-    assignment = wait_for(lambda: live.mail(hire), 5, what="hire's email")
+    assignment = wait_for(lambda: live.mail(hire), 30, what="hire's email")
     assert len(assignment) == 1
     assert "产品知识" in assignment[0].get_body(("plain",)).get_content()
     assert "waiting:hire" in live.flow_run(run_id)["tags"]
@@ -147,46 +140,6 @@ def test_only_the_owner_may_hand_off(live: Live):
                     "order by id desc limit 1") == [(MARKETING_OWNER, "cli")]
 
 
-@pytest.mark.parametrize("point", ["pass-begun", "after-gates", "after-assign", "after-mail",
-                                   "before-suspend"])
-def test_killing_the_runner_mid_pass_loses_and_duplicates_nothing(live: Live, point: str):
-    marker = live.settings.data_dir / f"failpoint-{point}"
-    marker.unlink(missing_ok=True)
-    live.stack.child("runner").stop()
-    live.stack.children.remove(live.stack.child("runner"))
-    live.stack.start_runner(JIELI_FAILPOINTS=point)
-
-    hire_email = f"crash.{point}@example.com"
-    requests_a_week_old(live)  # so this run asks HR and Technology, once each
-    run_id = live.hire(f"崩溃{point}", hire_email, position="python-developer")
-    wait_for(marker.exists, 60, what=f"failpoint {point}")
-    live.stack.child("runner").stop(signal.SIGKILL)
-    live.stack.children.remove(live.stack.child("runner"))
-    live.stack.start_runner()
-
-    live.wait_state(run_id, "Suspended", min_pass=2, timeout=90)
-    # python-basics (technology) and the general modules nobody has delivered yet are
-    # requested once each, in one email per owner; customer-communication is not part of
-    # this position.
-    handoffs = live.sql("select module_code, request_key from handoffs where run_id = :r "
-                        "order by 1", r=run_id)
-    assert [m for m, _ in handoffs] == ["culture", "python-basics", "rules", "safety"]
-    keys = [k for k in live.outbox_keys() if f":{run_id}:" in k]
-    assert sorted(k.rsplit(":", 1)[0] for k in keys) == [
-        f"handoff-request:{run_id}:hr", f"handoff-request:{run_id}:technology"]
-    assert {key for _, key in handoffs} == set(keys)
-    assert live.sql("select count(*) from outbox where run_id = :r and status != 'sent'",
-                    r=run_id) == [(0,)]
-    received = wait_for(lambda: [m for m in live.mail(TECH_OWNER)
-                                 if f"崩溃{point}" in str(m["Subject"])], 10,
-                        what="the owner's email")
-    time.sleep(1)  # anything sent twice would have arrived by now
-    for owner in (TECH_OWNER, HR_OWNER):
-        received = [m for m in live.mail(owner) if f"崩溃{point}" in str(m["Subject"])]
-        assert len(received) == 1, owner
-    assert live.sql("select count(*) from gates where run_id = :r", r=run_id) == [(4,)]
-
-
 def test_waiting_runs_hold_no_process(live: Live):
     count = 6  # more than the runner runs at once (2 on 2 cores): passes queue in Prefect
     ids = [live.hire(f"等待{i}", f"wait{i}@example.com", position="python-developer")
@@ -200,54 +153,3 @@ def test_waiting_runs_hold_no_process(live: Live):
              what="the flow processes to exit")
     time.sleep(3)
     assert not flow_runs & set(live.runner_children())
-
-
-def test_a_delivery_while_prefect_is_down_is_kept_and_resumes_later(live: Live):
-    run_id = live.hire("方舟", "fang.zhou@example.com")
-    live.wait_state(run_id, "Suspended", min_pass=1)
-    deliveries = live.sql("select count(*) from deliveries where module_code = "
-                          "'proposal-writing'")[0][0]
-    server = live.stack.child("prefect-server")
-    server.stop()
-    live.stack.children.remove(server)
-
-    result = live.jieli("deliver", "proposal-writing", "--by", MARKETING_OWNER)
-    assert "Prefect unreachable" in result.stdout
-    assert live.sql("select count(*) from deliveries where module_code = 'proposal-writing'") \
-        == [(deliveries + 1,)]
-    assert live.sql("select resume_requested_at is not null from runs where id = :r",
-                    r=run_id) == [(1,)]
-
-    live.stack.start_prefect_server()
-    live.jieli("resume")
-    wait_for(lambda: live.sql("select count(*) from assignments where run_id = :r and "
-                              "module_code = 'proposal-writing'", r=run_id) == [(1,)], 30,
-             what="the deferred resume")
-
-
-def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once(live: Live):
-    smtp = live.stack.child("smtp")
-    smtp.stop()
-    live.stack.children.remove(smtp)
-    before = len(live.mail())
-
-    requests_a_week_old(live)  # so this run has mail of its own to send
-    run_id = live.hire("林静", "lin.jing@example.com", position="python-developer")
-    live.wait_state(run_id, "Suspended", min_pass=1)
-    waiting = live.sql("select status, attempts, last_error from outbox where run_id = :r",
-                       r=run_id)
-    assert waiting and all(status == "pending" and attempts >= 1 and "Connect call failed"
-                           in (error or "") for status, attempts, error in waiting)
-    listed = live.jieli("outbox").stdout
-    assert "待发送" in listed and "wang.lei@example.com" in listed  # the state by its name
-
-    live.stack.start_smtp()
-    # The first retry is due 5 s after the failure; the runner's housekeeping or the
-    # command, whichever comes first, sends it.
-    wait_for(lambda: live.jieli("outbox", "--send") and live.sql(
-        "select count(*) from outbox where run_id = :r and status != 'sent'", r=run_id)
-        == [(0,)], 60, every=1, what="the queued mail to go")
-    arrived = [m for m in live.mail() if "林静" in str(m["Subject"])]
-    assert len(arrived) == len(waiting)  # every message, once
-    assert len({m["Message-ID"] for m in arrived}) == len(waiting)
-    assert len(live.mail()) >= before + len(waiting)  # other runs of this stack may mail too
