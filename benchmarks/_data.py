@@ -125,6 +125,7 @@ def plan(employees: int, today: date, seed: int = 7) -> Company:
         company.runs.append({
             "id": run_id, "hire_id": who, "position_code": position, "start_date": start,
             "started_at": moment(start, 9), "plan": run_plan,
+            "appraisal_pass_mark": run_plan.position.appraisal.pass_mark,
             "status": "completed" if completed else "active", "pass_no": 3,
             "uid": uuid.UUID(int=rng.getrandbits(128)).hex,
             "completed_at": moment(done, 18) if completed else None})

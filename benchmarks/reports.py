@@ -181,18 +181,13 @@ def dashboard_sql(session: Any, start: datetime, end: datetime, cutoff: datetime
         select f.responsible, count(*) from findings f join runs r on r.id = f.run_id
         where f.created_at > :start and f.created_at <= :end and r.status != 'cancelled'
         group by f.responsible"""), params).all()
-    mark = ("(r.plan #>> '{position,appraisal,pass_mark}')::int" if dialect == "postgresql"
-            else "json_extract(r.plan, '$.position.appraisal.pass_mark')")
-    # Each run's verdict before grouping: grouped directly, SQLite's sorter would carry
-    # every run's plan (a few KB of JSON each) along.
-    rates = session.execute(text(f"""
-        with verdicts as materialized (
-            select r.position_code position, case when s.lowest >= {mark} then 1 else 0 end
-                   passed
-            from (select run_id, min(score) lowest from appraisal_scores
-                  where submitted_at > :start and submitted_at <= :end group by run_id) s
-            join runs r on r.id = s.run_id where r.status != 'cancelled')
-        select position, count(*), sum(passed) from verdicts group by position"""),
+    rates = session.execute(text("""
+        select r.position_code, count(*),
+               sum(case when s.lowest >= r.appraisal_pass_mark then 1 else 0 end)
+        from (select run_id, min(score) lowest from appraisal_scores
+              where submitted_at > :start and submitted_at <= :end group by run_id) s
+        join runs r on r.id = s.run_id where r.status != 'cancelled'
+        group by r.position_code"""),
         params).all()
     # The plan's modules, and how many practice legs (coaching, assignment) each has; the
     # data set has no practice records, so none of those legs is done.
@@ -309,20 +304,17 @@ def dashboard_pairs(today: date,
 
 
 def record_sql(session: Any, key: str) -> dict[str, list[Any]]:
-    """One employee's report in SQL written by hand: their runs first (one search of the runs,
-    which have no index by hire), then a query per part, rows as they come."""
+    """One employee's report in SQL written by hand: their runs first (by the index of runs by
+    hire), then a query per part, rows as they come."""
     from sqlalchemy import Date, Float, Integer, String, bindparam, text
 
     from storage.models import UtcDateTime
 
-    dialect = session.get_bind().dialect.name
-    mark = ("(r.plan #>> '{position,appraisal,pass_mark}')::int" if dialect == "postgresql"
-            else "json_extract(r.plan, '$.position.appraisal.pass_mark')")
     # The employee's other 工号 (an address shared in the old system), and their runs.
     same_person = "e.email = (select email from imported_employees where employee_id = :key)"
     bound = {"key": key}
     runs = session.execute(text(f"""
-        select r.id, {mark} from runs r where r.hire_id = (select p.id from people p
+        select r.id, r.appraisal_pass_mark from runs r where r.hire_id = (select p.id from people p
         where {same_person.replace('e.email', 'p.email')})"""), bound).all()
     ids = {"runs": [r[0] for r in runs]}
 

@@ -31,7 +31,8 @@ What the figures mean (the page says the same in the reader's words):
 - **Findings**: the findings of appraisals made in the period that name the department as
   responsible.
 - A position's **pass rate**: of its hires appraised in the period, those whose every
-  appraisal score reached the pass mark of the run's plan (as `verdict_of`).
+  appraisal score reached the pass mark of the run's plan (as `verdict_of`; a column of the
+  run since migration 0012).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Integer,
     and_,
@@ -54,7 +54,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -352,21 +351,15 @@ def _pass_rates(session: Session, filters: Filters, n: Names) -> list[PositionFi
               .where(AppraisalScore.submitted_at > start,
                      AppraisalScore.submitted_at <= _moment(end_of_day(filters.end)))
               .group_by(AppraisalScore.run_id).subquery("lowest"))
-    pass_mark = type_coerce(Run.plan, JSON)[("position", "appraisal", "pass_mark")].as_integer()
     where = _runs_filter(filters)
     if filters.department:
         where.append(Position.department == filters.department)
-    # Each run's verdict is worked out before the rows are grouped: grouped directly, SQLite
-    # carries every run's plan (a few KB of JSON) through its sorter, three times slower.
-    verdicts = (select(Run.position_code.label("position"),
-                       case((lowest.c.lowest >= pass_mark, 1), else_=0).label("passed"))
-                .select_from(lowest).join(Run, Run.id == lowest.c.run_id)
-                .join(Position, Position.code == Run.position_code)
-                .where(*where).cte("verdicts").prefix_with("MATERIALIZED"))
+    passed = case((lowest.c.lowest >= Run.appraisal_pass_mark, 1), else_=0)
     rows = {code: (int(appraised), int(passed or 0)) for code, appraised, passed in
-            session.execute(select(verdicts.c.position, func.count(),
-                                   func.sum(verdicts.c.passed))
-                            .group_by(verdicts.c.position))}
+            session.execute(select(Run.position_code, func.count(), func.sum(passed))
+                            .select_from(lowest).join(Run, Run.id == lowest.c.run_id)
+                            .join(Position, Position.code == Run.position_code)
+                            .where(*where).group_by(Run.position_code))}
     catalog = get_catalog()
     codes = [c for c, p in catalog.positions.items()
              if (not filters.position or c == filters.position)

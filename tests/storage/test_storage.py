@@ -33,6 +33,40 @@ def test_migrations_match_the_models(database_url):
     assert diff == []
 
 
+def test_upgrading_to_0012_copies_each_runs_pass_mark_out_of_its_plan(database_url):
+    """Runs made before migration 0012 get their appraisal pass mark from their plan."""
+    import json
+
+    from sqlalchemy import text
+
+    upgrade(database_url, "0011")
+    catalog = load_catalog()
+    with session_scope(database_url) as s:
+        repo.sync_catalog(session=s, catalog=catalog)
+    plans = {code: repo.plan_for(catalog, code) for code in catalog.positions}
+    developer = plans["python-developer"]
+    # A run whose position was made stricter before it began: its plan says 85.
+    stricter = developer.model_copy(update={"position": developer.position.model_copy(
+        update={"appraisal": developer.position.appraisal.model_copy(
+            update={"pass_mark": 85})})})
+    with get_engine(database_url).begin() as c:
+        for i, (code, plan) in enumerate([*plans.items(), ("python-developer", stricter)]):
+            person = c.execute(text("insert into people (name, email, locale) values "
+                                    "(:n, :e, 'zh_CN') returning id"),
+                               {"n": f"员工{i}", "e": f"p{i}@example.com"}).scalar_one()
+            c.execute(text("insert into runs (hire_id, position_code, start_date, started_at, "
+                           "plan, status, pass_no) values (:h, :p, '2026-12-01', :t, :plan, "
+                           "'completed', 3)"),
+                      {"h": person, "p": code, "t": T0,
+                       "plan": json.dumps(plan.model_dump(mode="json"))})
+    upgrade(database_url)
+    with session_scope(database_url) as s:
+        runs = s.scalars(select(Run).order_by(Run.id)).all()
+        assert [r.appraisal_pass_mark for r in runs] == \
+            [p.position.appraisal.pass_mark for p in [*plans.values(), stricter]]
+        assert runs[-1].appraisal_pass_mark == 85
+
+
 def _ready(url: str):
     upgrade(url)
     catalog = load_catalog()
