@@ -397,11 +397,14 @@ def department(*, session: Session, code: str) -> Department:
     return dept
 
 
+_IMPORTED_TRAINING = select(ImportedTraining) \
+    .join(ImportedEmployee, ImportedEmployee.employee_id == ImportedTraining.employee_id) \
+    .where(ImportedEmployee.email == bindparam("email")) \
+    .order_by(ImportedTraining.completed_on, ImportedTraining.id)
+
+
 def imported_training(*, session: Session, email: str) -> list[ImportedTraining]:
     """What the old system says the employee with this address completed, oldest first: it
     counts as training like Jieli's own, and is told apart as imported."""
-    return list(session.scalars(
-        select(ImportedTraining)
-        .join(ImportedEmployee, ImportedEmployee.employee_id == ImportedTraining.employee_id)
-        .where(ImportedEmployee.email == email.strip().lower())
-        .order_by(ImportedTraining.completed_on, ImportedTraining.id)))
+    return list(session.scalars(_IMPORTED_TRAINING, {"email": email.strip().lower()}))
+

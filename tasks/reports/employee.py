@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session, contains_eager
 
 from storage import clock, repo
@@ -49,12 +49,56 @@ from tasks.dates import local_date
 from tasks.env import get_catalog, reading
 from tasks.i18n import N_, gettext
 from tasks.labels import Names, names
-from tasks.reports.verdict import OUTCOMES, readable_findings, split_criteria, verdicts_of
+from tasks.reports.verdict import (
+    OUTCOMES,
+    findings_of,
+    readable_findings,
+    split_criteria,
+    verdict_from,
+)
 
 NOT_ASSIGNED = N_("Not assigned yet")
 IMPORTED_DONE = N_("Completed (imported)")
 REWARD_KINDS = {"reward": N_("Reward"), "penalty": N_("Penalty")}
 PER_PAGE = 50  # employees on one page of the list
+
+# The report's statements, built once; a report only binds its values, and those reading
+# columns only run on the session's connection, past the ORM. (Built anew and run through the
+# ORM they were half of a report's few milliseconds, which benchmarks/reports.py holds to
+# twice the time of the same numbers' hand-written SQL.)
+_IMPORTED = (select(ImportedEmployee).where(ImportedEmployee.email == func.coalesce(
+    select(ImportedEmployee.email).where(ImportedEmployee.employee_id == bindparam("key"))
+    .scalar_subquery(), bindparam("given"))).order_by(ImportedEmployee.employee_id))
+_RUNS = (select(Run).join(Person, Person.id == Run.hire_id).options(contains_eager(Run.hire))
+         .where(Person.email == bindparam("email")).order_by(Run.started_at, Run.id))
+_ASSIGNMENTS = (select(Assignment.id, Assignment.run_id, Assignment.module_code,
+                       Assignment.status, Assignment.assigned_at, Assignment.due_at,
+                       Assignment.completed_at)
+                .where(Assignment.run_id.in_(bindparam("runs", expanding=True)))
+                .order_by(Assignment.assigned_at, Assignment.id))
+_QUIZ_SCORES = (select(QuizAttempt.assignment_id, QuizAttempt.score)
+                .where(QuizAttempt.assignment_id.in_(bindparam("assignments", expanding=True)))
+                .order_by(QuizAttempt.assignment_id, QuizAttempt.attempt_no))
+_HANDED = (select(Delivery.module_code, Delivery.delivered_at)
+           .where(Delivery.module_code.in_(bindparam("codes", expanding=True))))
+_COACHED = (select(CoachingSession.run_id, CoachingSession.module_code, CoachingSession.minutes)
+            .where(CoachingSession.run_id.in_(bindparam("runs", expanding=True)),
+                   CoachingSession.answer == SessionAnswer.CONFIRMED))
+_GRADED = (select(Submission.run_id, Submission.module_code, Submission.scores)
+           .where(Submission.run_id.in_(bindparam("runs", expanding=True)),
+                  Submission.graded_at.is_not(None))
+           .order_by(Submission.number))
+_APPRAISED = (select(AppraisalScore, Person.name)
+              .join(Person, Person.id == AppraisalScore.appraiser_id)
+              .where(AppraisalScore.run_id.in_(bindparam("runs", expanding=True)))
+              .order_by(AppraisalScore.id))
+_METRICS = (select(ImportedMetric.month, ImportedMetric.metric, ImportedMetric.value,
+                   ImportedMetric.source_file)
+            .where(ImportedMetric.employee_id.in_(bindparam("ids", expanding=True)))
+            .order_by(ImportedMetric.month, ImportedMetric.id))
+_REWARDS = (select(ImportedReward)
+            .where(ImportedReward.employee_id.in_(bindparam("ids", expanding=True)))
+            .order_by(ImportedReward.happened_on, ImportedReward.id))
 
 
 @dataclass(frozen=True)
@@ -184,20 +228,12 @@ class _Who:
 def _identify(session: Session, key: str) -> _Who:
     """The employee named by 工号 or address; LookupError when nobody is. Two queries: the
     imported employees sharing the address of the 工号 (or the address given), and the runs
-    of the hire with that address, each with its hire."""
+    of the hire with that address (by the index of runs by hire), each with its hire."""
     key = key.strip()
     given = key.lower() if "@" in key else None
-    of_key = select(ImportedEmployee.email).where(ImportedEmployee.employee_id == key)
-    imported = list(session.scalars(select(ImportedEmployee).where(
-        ImportedEmployee.email == func.coalesce(of_key.scalar_subquery(), given))
-        .order_by(ImportedEmployee.employee_id))) if key else []
+    imported = list(session.scalars(_IMPORTED, {"key": key, "given": given})) if key else []
     email = imported[0].email if imported else given or ""
-    # The hire's id first (a subquery): joined on the address, SQLite reads the runs in the
-    # order of another index, 1.7 times slower than its plain scan (runs have no hire index).
-    hire = select(Person.id).where(Person.email == email).correlate(None).scalar_subquery()
-    runs = list(session.scalars(
-        select(Run).join(Person, Person.id == Run.hire_id).options(contains_eager(Run.hire))
-        .where(Run.hire_id == hire).order_by(Run.started_at, Run.id))) if email else []
+    runs = list(session.scalars(_RUNS, {"email": email})) if email else []
     if not imported and not runs:  # a catalog's owner or manager is nobody's employee here
         raise LookupError(f"no employee {key!r}")
     return _Who(email, runs, imported)
@@ -246,33 +282,22 @@ def _runs_training(session: Session, runs: list[Run], n: Names) -> list[Study]:
         return []
     now = clock.now()
     catalog = get_catalog()
-    assignments = list(session.scalars(
-        select(Assignment).where(Assignment.run_id.in_([r.id for r in runs]))
-        .order_by(Assignment.assigned_at, Assignment.id)))
+    run_ids = [r.id for r in runs]
+    assignments = session.connection().execute(_ASSIGNMENTS, {"runs": run_ids}).all()
     scores: dict[int, list[int]] = defaultdict(list)
     if assignments:
-        for assignment_id, score in session.execute(
-                select(QuizAttempt.assignment_id, QuizAttempt.score)
-                .where(QuizAttempt.assignment_id.in_([a.id for a in assignments]))
-                .order_by(QuizAttempt.assignment_id, QuizAttempt.attempt_no)):
+        for assignment_id, score in session.connection().execute(
+                _QUIZ_SCORES, {"assignments": [a.id for a in assignments]}):
             scores[assignment_id].append(score)
     codes = {m.code for r in runs for m in r.plan.modules} | {a.module_code for a in assignments}
     handed: dict[str, list[datetime]] = defaultdict(list)
-    for code, at in session.execute(select(Delivery.module_code, Delivery.delivered_at)
-                                    .where(Delivery.module_code.in_(codes))):
+    for code, at in session.connection().execute(_HANDED, {"codes": sorted(codes)}):
         handed[code].append(at)
-    run_ids = [r.id for r in runs]
     coached: dict[tuple[int, str], int] = defaultdict(int)  # confirmed minutes
-    for run_id, code, held in session.execute(
-            select(CoachingSession.run_id, CoachingSession.module_code, CoachingSession.minutes)
-            .where(CoachingSession.run_id.in_(run_ids),
-                   CoachingSession.answer == SessionAnswer.CONFIRMED)):
+    for run_id, code, held in session.connection().execute(_COACHED, {"runs": run_ids}):
         coached[(run_id, code)] += held
     graded: dict[tuple[int, str], dict[str, Any]] = {}  # the latest graded hand-in's scores
-    for run_id, code, given in session.execute(
-            select(Submission.run_id, Submission.module_code, Submission.scores)
-            .where(Submission.run_id.in_(run_ids), Submission.graded_at.is_not(None))
-            .order_by(Submission.number)):
+    for run_id, code, given in session.connection().execute(_GRADED, {"runs": run_ids}):
         graded[(run_id, code)] = given or {}
     studies = []
     for run in runs:
@@ -313,13 +338,9 @@ def _appraisals(session: Session, runs: list[Run], n: Names) -> list[Appraisal]:
         return []
     run_ids = [r.id for r in runs]
     scored: dict[int, list[tuple[AppraisalScore, str]]] = defaultdict(list)
-    for score, appraiser in session.execute(
-            select(AppraisalScore, Person.name)
-            .join(Person, Person.id == AppraisalScore.appraiser_id)
-            .where(AppraisalScore.run_id.in_(run_ids))
-            .order_by(AppraisalScore.id)).tuples():
+    for score, appraiser in session.execute(_APPRAISED, {"runs": run_ids}).tuples():
         scored[score.run_id].append((score, appraiser))
-    verdicts = verdicts_of(session, runs)
+    findings = findings_of(session, run_ids)
     appraisals = []
     for run in runs:
         rows = scored[run.id]
@@ -328,7 +349,8 @@ def _appraisals(session: Session, runs: list[Run], n: Names) -> list[Appraisal]:
         items = {i.code: i.title.get(n.lang) for i in position.appraisal.items}
         failed = split_criteria({f"{s.item}.{s.criterion}": s.score for s, _ in rows},
                                 pass_mark)[0]
-        verdict = verdicts[run.id]
+        verdict = verdict_from({f"{s.item}.{s.criterion}": s.score for s, _ in rows},
+                               pass_mark, findings[run.id])
         appraisals.append(Appraisal(
             run_id=run.id, position=position.title.get(n.lang), first_day=run.start_date,
             outcome=verdict.outcome, verdict=gettext(n.lang, OUTCOMES[verdict.outcome]),
@@ -350,11 +372,7 @@ def _work_results(session: Session, ids: list[str]) -> WorkResults:
     months: dict[str, dict[str, float]] = {}
     sources: dict[str, None] = {}
     if ids:
-        for month, metric, value, source in session.execute(
-                select(ImportedMetric.month, ImportedMetric.metric, ImportedMetric.value,
-                       ImportedMetric.source_file)
-                .where(ImportedMetric.employee_id.in_(ids))
-                .order_by(ImportedMetric.month, ImportedMetric.id)):
+        for month, metric, value, source in session.connection().execute(_METRICS, {"ids": ids}):
             metrics.setdefault(metric, len(metrics))
             months.setdefault(month, {})[metric] = value
             sources[source] = None
@@ -372,9 +390,7 @@ def _rewards(session: Session, ids: list[str], n: Names) -> list[RewardLine]:
     return [RewardLine(r.happened_on, r.kind,
                        gettext(n.lang, REWARD_KINDS[r.kind]) if r.kind in REWARD_KINDS
                        else r.kind, r.note, r.source_file)
-            for r in session.scalars(select(ImportedReward)
-                                     .where(ImportedReward.employee_id.in_(ids))
-                                     .order_by(ImportedReward.happened_on, ImportedReward.id))]
+            for r in session.scalars(_REWARDS, {"ids": ids})]
 
 
 # --- the list of employees ------------------------------------------------------------------

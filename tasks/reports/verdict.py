@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage import repo
@@ -55,12 +55,27 @@ def verdicts_of(session: Session, runs: list[Run]) -> dict[int, Verdict]:
     scores: dict[int, dict[str, int]] = defaultdict(dict)
     for s in session.scalars(select(AppraisalScore).where(AppraisalScore.run_id.in_(ids))):
         scores[s.run_id][f"{s.item}.{s.criterion}"] = s.score
+    findings = findings_of(session, ids)
+    return {r.id: verdict_from(scores[r.id], r.appraisal_pass_mark, findings[r.id])
+            for r in runs}
+
+
+def verdict_from(scores: dict[str, int], pass_mark: int,
+                 findings: list[dict[str, Any]]) -> Verdict:
+    """The verdict of a run's scores (`item.criterion` -> score) and its findings."""
+    return Verdict(_outcome(scores, pass_mark), findings if scores else [])
+
+
+_FINDINGS = (select(Finding).where(Finding.run_id.in_(bindparam("runs", expanding=True)))
+             .order_by(Finding.id))
+
+
+def findings_of(session: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The findings of each of these runs, as the verdict has them, by run id."""
     findings: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for f in session.scalars(select(Finding).where(Finding.run_id.in_(ids))
-                             .order_by(Finding.id)):
+    for f in session.scalars(_FINDINGS, {"runs": run_ids}):
         findings[f.run_id].append(_finding(f))
-    return {r.id: Verdict(_outcome(scores[r.id], r.plan.position.appraisal.pass_mark),
-                          findings[r.id] if scores[r.id] else []) for r in runs}
+    return findings
 
 
 def _outcome(scores: dict[str, int], pass_mark: int) -> str:
