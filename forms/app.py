@@ -76,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What the process imported lives as long as it does: frozen, it is left out of the
     # collector's full passes, which scanned its ~200,000 objects in ~250 ms under load while
     # every request waited (about 10 ms since). Garbage is collected first, not frozen.
+    get_catalog()  # read before the first request, which would otherwise wait for it
     gc.collect()
     gc.freeze()
     yield
