@@ -77,7 +77,7 @@ def test_jieli_up_restarts_a_killed_smtp_server_and_mail_arrives_again(tmp_path:
     reader.start()
     try:
         wait_for(lambda: any("Ctrl-C" in line for line in lines), 180, what="jieli up ready")
-        first = wait_for(lambda: _smtp_pid(up.pid), 10, what="the SMTP child")
+        first = wait_for(lambda: _smtp_pid(up.pid), 30, what="the SMTP child")
         os.kill(first, signal.SIGKILL)
 
         said = wait_for(lambda: next((line for line in lines if "smtp exited" in line), None),
@@ -95,7 +95,7 @@ def test_jieli_up_restarts_a_killed_smtp_server_and_mail_arrives_again(tmp_path:
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
             client.send_message(message)
         box = mailbox.Maildir(tmp_path / "mail", create=True)
-        wait_for(lambda: any(m["Subject"] == "after the restart" for m in box), 10,
+        wait_for(lambda: any(m["Subject"] == "after the restart" for m in box), 30,
                  what="the message in the Maildir")
         assert up.poll() is None  # the rest of the stack kept running
         children = descendants(up.pid)
@@ -103,5 +103,5 @@ def test_jieli_up_restarts_a_killed_smtp_server_and_mail_arrives_again(tmp_path:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=60)
     assert second in children
-    wait_for(lambda: not [pid for pid in children if running(pid)], 10,
+    wait_for(lambda: not [pid for pid in children if running(pid)], 30,
              what="every child stopped after Ctrl-C")

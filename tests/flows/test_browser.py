@@ -46,7 +46,7 @@ def test_owner_hands_off_then_hire_fails_retakes_and_passes_on_a_phone(live: Liv
     SHOTS.mkdir(parents=True, exist_ok=True)
     run_id = live.hire("陈杰", HIRE, position="python-developer")
     live.wait_state(run_id, "Suspended", min_pass=1)
-    request = wait_for(lambda: mail_about(live, "wang.lei@example.com", "Python"), 15,
+    request = wait_for(lambda: mail_about(live, "wang.lei@example.com", "Python"), 30,
                        what="the owner's email")[0]
 
     desk = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -61,7 +61,7 @@ def test_owner_hands_off_then_hire_fails_retakes_and_passes_on_a_phone(live: Liv
     assert "已交接" in desk.content()
     desk.screenshot(path=str(SHOTS / "2-handoff-done.png"), full_page=True)
 
-    assignment = wait_for(lambda: mail_about(live, HIRE, "入职培训模块"), 10,
+    assignment = wait_for(lambda: mail_about(live, HIRE, "入职培训模块"), 30,
                           what="the hire's assignment email")[0]
     phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
                              is_mobile=True, has_touch=True)
@@ -79,7 +79,7 @@ def test_owner_hands_off_then_hire_fails_retakes_and_passes_on_a_phone(live: Liv
     assert "得分 60" in phone.content() and "剩余机会：2 次" in phone.content()
     phone.screenshot(path=str(SHOTS / "5-failed-phone.png"), full_page=True)
 
-    retest = wait_for(lambda: mail_about(live, HIRE, "测验未通过"), 15,
+    retest = wait_for(lambda: mail_about(live, HIRE, "测验未通过"), 30,
                       what="the retest email")[0]
     phone.goto(link_in(retest, "/study/"))
     phone.get_by_text("参加测验").click()

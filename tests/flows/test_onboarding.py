@@ -52,7 +52,7 @@ def test_a_run_without_marketing_materials_waits_on_marketing(live: Live):
 
     # One email per owner for the pass, listing every module of their department.
     for owner in (MARKETING_OWNER, HR_OWNER):
-        wait_for(lambda o=owner: [m for m in live.mail(o) if "张伟" in str(m["Subject"])], 10,
+        wait_for(lambda o=owner: [m for m in live.mail(o) if "张伟" in str(m["Subject"])], 30,
                  what="the owner's email")
     time.sleep(1)  # a second email to the same owner would have arrived by now
     (request,) = [m for m in live.mail(MARKETING_OWNER) if "张伟" in str(m["Subject"])]

@@ -123,7 +123,7 @@ def test_the_prefect_run_form_lists_the_positions_and_starts_a_run_like_jieli_hi
     field("岗位").locator(".p-select-button").click()
     page.keyboard.press("ArrowDown")  # opens Prefect's choice list
     options = page.get_by_role("option")
-    wait_for(lambda: options.count() == len(POSITIONS), 10, what="the positions listed")
+    wait_for(lambda: options.count() == len(POSITIONS), 30, what="the positions listed")
     assert options.all_inner_texts() == POSITIONS
     page.screenshot(path=str(SHOTS / "prefect-start-onboarding-form.png"))
     page.get_by_role("option", name="python-developer").click()
