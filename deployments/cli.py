@@ -264,8 +264,10 @@ def up() -> None:
     prepare_storage()
     _warn_about_calendar(get_catalog())
     stack = Stack(settings)
-    # SIGTERM stops like Ctrl-C, also while a child is being started (again).
+    # SIGTERM stops like Ctrl-C, also while a child is being started (again). So does SIGINT
+    # when the shell that started `jieli up` in the background had it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with console.status("starting the Prefect server…"):
             stack.start_prefect_server()

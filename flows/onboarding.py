@@ -16,6 +16,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
+from flows.process_title import name_the_process
 from tasks.appraisal import request_appraisal
 from tasks.attribution import attribute, publish_verdict
 from tasks.email import send_run_mail
@@ -29,6 +30,7 @@ from tasks.status import begin_pass, complete_run, must_wait, publish_status
 
 @flow(name="onboarding", persist_result=True, log_prints=True)
 def onboarding(run_id: int) -> State[str]:
+    name_the_process("onboarding", run_id)
     log = get_run_logger()
     while True:
         this_pass = begin_pass(run_id)

@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.process_title import name_the_process
 from storage.settings import get_settings
 from tasks.env import reading
 from tasks.i18n import N_, gettext
@@ -47,6 +48,7 @@ def publish_table(figures: list[Effectiveness], locale: str) -> None:
 def weekly_report() -> int:
     """Measure every module against every metric with figures, publish the table; the number
     of module and metric pairs measured."""
+    name_the_process("weekly-report")
     locale = get_settings().default_locale
     figures = measure_every_module(locale)
     publish_table(figures, locale)

@@ -16,6 +16,7 @@ from prefect.deployments.runner import RunnerDeployment
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 
+from flows.process_title import name_the_process
 from storage.settings import get_settings
 from tasks.env import get_catalog
 from tasks.i18n import N_, gettext, normalize_locale
@@ -78,6 +79,7 @@ class NewHire(BaseModel):
 @flow(name="start-onboarding")
 def start_hire(hire: NewHire, requested_by: str) -> int:
     """Start the hire's onboarding run as `requested_by` (HR's or the boss's address)."""
+    name_the_process("start-onboarding")
     started = start_onboarding(name=hire.name, email=hire.email, position=hire.position,
                                start=hire.start, locale=hire.language, by_email=requested_by,
                                via="prefect")

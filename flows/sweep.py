@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.process_title import name_the_process
 from tasks.housekeeping import forget_earlier_sweeps, quick_chores, timed_chores
 
 
@@ -33,6 +34,7 @@ def forget_earlier_runs() -> int:
 def sweep() -> dict[str, object]:
     """Overdue legs get their reminders, runs due to wake or cancelled in Prefect are seen to,
     queued mail goes; then the sweep's earlier runs are removed."""
+    name_the_process("sweep")
     timed = chores_due_by_time()
     quick = resume_runs_and_send_mail()
     return {**timed, **quick, "forgotten": forget_earlier_runs()}

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from deployments.stack import Stack, free_port, stack_env
+from flows.process_title import PASS_TITLE
 from storage.settings import Settings, SmtpSettings
 
 HR = "liu.fang@example.com"  # the catalog's HR owner: `jieli hire` acts as them
@@ -110,21 +111,40 @@ class Live:
     def outbox_keys(self) -> list[str]:
         return [k for (k,) in self.sql("select key from outbox order by id")]
 
-    def runner_children(self) -> list[str]:
-        """The flow run ids of the live processes the runner executes now."""
+    def runner_passes(self) -> list[str]:
+        """The flow run ids of the passes the runner's processes execute now (each pass is
+        named after its flow run, flows/process_title.py)."""
+        return [title.split(" flow run ")[-1].strip() for title, _ in self._passes()]
+
+    def pass_parents(self) -> list[str]:
+        """The command line of each running pass's parent process."""
+        return [parent for _, parent in self._passes()]
+
+    def _passes(self) -> list[tuple[str, str]]:
+        """(title, parent's command line) of each pass among the runner's descendants."""
         runner = self.stack.child("runner").process.pid
-        children = []
+        parents: dict[int, int] = {}
+        titles: dict[int, str] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
-                environ = (stat.parent / "environ").read_bytes().split(b"\0")
+                cmdline = (stat.parent / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == runner and fields[0] != "Z":
-                ids = [e.split(b"=", 1)[1].decode() for e in environ
-                       if e.startswith(b"PREFECT__FLOW_RUN_ID=")]
-                children.append(ids[0] if ids else f"pid {stat.parent.name}")
-        return children
+            if fields[0] != "Z":  # an exited process is no longer a pass
+                pid = int(stat.parent.name)
+                parents[pid] = int(fields[1])
+                titles[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+
+        def under_runner(pid: int) -> bool:
+            while pid > 1:
+                pid = parents.get(pid, 0)
+                if pid == runner:
+                    return True
+            return False
+
+        return [(title, titles.get(parents[pid], "")) for pid, title in titles.items()
+                if title.startswith(PASS_TITLE) and under_runner(pid)]
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,7 @@ def test_waiting_runs_hold_no_process(live: Live):
     flow_runs = {live.flow_run(i)["id"] for i in ids}
     # A suspended run's process exits within a second or two of the suspension. (The sweep,
     # a scheduled deployment, may have a process of its own running at any time.)
-    wait_for(lambda: not flow_runs & set(live.runner_children()), 30,
+    wait_for(lambda: not flow_runs & set(live.runner_passes()), 30,
              what="the flow processes to exit")
     time.sleep(3)
-    assert not flow_runs & set(live.runner_children())
+    assert not flow_runs & set(live.runner_passes())

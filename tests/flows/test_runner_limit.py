@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.flows.conftest import Live
+from tests.flows.conftest import Live, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
 
     def watch() -> None:
         while not done.is_set():
-            seen.append(len(live.runner_children()))
+            seen.append(len(live.runner_passes()))
             done.wait(0.05)
 
     live.stack.start_runner(JIELI_RUNNER_LIMIT=str(LIMIT))
@@ -39,3 +39,12 @@ def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
         done.set()
         watcher.join(5)
     assert max(seen) == LIMIT, f"processes of the runner over time: {sorted(set(seen))}"
+
+
+def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live):
+    """Each pass is a fork of the runner's fork server, not a new interpreter that imports
+    Prefect again (deployments/passes.py): a Prefect upgrade that starts flow runs some other
+    way would quietly cost every pass seconds of CPU again."""
+    live.hire("分叉", "fork@example.com", position="python-developer")
+    parents = wait_for(live.pass_parents, 60, every=0.05, what="a pass process")
+    assert all("from multiprocessing.forkserver import main" in p for p in parents), parents
