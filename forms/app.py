@@ -243,8 +243,10 @@ def study_url(v: Visit, assignment_id: int) -> str:
 
 
 @app.get("/study/{assignment_id}", response_class=HTMLResponse)
-def study(assignment_id: int, request: Request,
-          v: Annotated[Visit, Depends(visit("study"))]) -> HTMLResponse:
+async def study(assignment_id: int, request: Request,
+                v: Annotated[Visit, Depends(visit("study"))]) -> HTMLResponse:
+    # Reads only, on the event loop like the link check before it: the page hires open most
+    # often is served without a hop into the thread pool (benchmarks/study_page.py).
     s, quiz = study_page(assignment_id)
     module = _module_view(s.module, v.locale)
     titles = {m["code"]: m["title"] for m in module["materials"]}

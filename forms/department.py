@@ -180,10 +180,10 @@ async def ask_sign_in(request: Request, background: BackgroundTasks) -> HTMLResp
 _sign_in_visit = visit("dept-sign-in", "edit-module")
 
 
-def sign_in_link(request: Request, t: str = Query("")) -> Visit:
+async def sign_in_link(request: Request, t: str = Query("")) -> Visit:
     """The emailed sign-in link (15 minutes, once), bound to the department its person owns."""
     try:
-        return _sign_in_visit(request, t)
+        return await _sign_in_visit(request, t)
     except LinkProblem as exc:
         raise Refused(exc.status, "dept-sign-in-link", exc.locale) from None
 

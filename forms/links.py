@@ -7,12 +7,13 @@ with a page in the reader's language that says what to do next, and nothing chan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Query, Request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from forms.language import chosen_locale
 from storage import clock, repo
@@ -149,58 +150,98 @@ def refuse(status: int, kind: str, locale: str, *, action: str, object_id: str,
     return LinkProblem(status, kind, locale)
 
 
-def visit(action: str, permission: str | None = None,
-          scope_object: str | None = None) -> Callable[..., Visit]:
-    """A dependency admitting a link for `action` on the path's object (its first param), or,
-    for a link to a whole area (the HR sign-in), on `scope_object`."""
+@dataclass(frozen=True)
+class _Refusal:
+    """A link refused by `_admit`, to be audited (a write) before its page is shown."""
 
-    def dependency(request: Request, t: str = Query("")) -> Visit:
-        locale, client = request_locale(request), request_client(request)
-        object_id = scope_object or str(next(iter(request.path_params.values()), ""))
-        try:
-            if len(t) > MAX_TOKEN_CHARS or len(object_id) > MAX_OBJECT_ID_CHARS:
-                raise LinkInvalid("over-long token or path")
-            claims = read_token(t)
-        except LinkInvalid:
-            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
-                         client=client) from None
-        except LinkExpired:
-            raise refuse(410, "expired", locale, action=action, object_id=object_id,
-                         client=client) from None
-        if claims.action != action or claims.object_id != object_id:
-            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
-                         person_id=claims.person_id, client=client)
-        catalog = get_catalog()
-        # One read transaction admits the link (no write lock: mail scanners and readers
-        # never queue behind a flow pass); only a refusal writes, to audit it.
-        with reading() as session:
-            found = session.execute(_VISITOR, {"person_id": claims.person_id}).first()
-            visitor = Visitor(*found) if found else None
-            target = _target(session, action, object_id) if visitor else None
-            ok = visitor is not None and target is not None and allowed(
-                catalog.permissions, grants_of(session=session, catalog=catalog, person=visitor),
-                visitor.id, permission or action, target)
-            # Only a POST spends a link; a GET of a spent one says when and by whom.
-            used = repo.link_use_of(session=session, nonce=claims.nonce)
-            spent = Spent(used.used_at, visitor.name) if used and visitor else None
-        if visitor is None:
-            raise refuse(403, "invalid", locale, action=action, object_id=object_id,
-                         client=client)
-        locale = reader_locale(request, visitor.locale)
-        if target is None:
-            raise LinkProblem(404, "missing", locale)
-        if not ok:
-            with transaction() as session:
-                # `permitted` decides again and audits the refusal, in a write transaction.
-                permitted(session=session, catalog=catalog,
-                          person=session.get_one(Person, visitor.id),
-                          action=permission or action, target=target, via="link")
-            raise LinkProblem(403, "forbidden", locale)
-        if spent and request.method == "POST":
-            problem = refuse(410, "used", locale, action=action, object_id=object_id,
-                             person_id=visitor.id, client=client)
-            problem.spent = spent
-            raise problem
-        return Visit(claims, visitor, target, locale, client, spent)
+    status: int
+    kind: str
+    locale: str
+    action: str
+    object_id: str
+    person_id: int | None = None
+    client: str = ""
+    forbidden: Target | None = None  # refused by the permission matrix: audited by `permitted`
+    permission: str = ""
+    spent: Spent | None = None
+
+    def audit(self) -> LinkProblem:
+        if self.forbidden is None:
+            problem = refuse(self.status, self.kind, self.locale, action=self.action,
+                             object_id=self.object_id, person_id=self.person_id,
+                             client=self.client)
+            problem.spent = self.spent
+            return problem
+        with transaction() as session:
+            # `permitted` decides again and audits the refusal, in a write transaction.
+            permitted(session=session, catalog=get_catalog(),
+                      person=session.get_one(Person, self.person_id),
+                      action=self.permission, target=self.forbidden, via="link")
+        return LinkProblem(self.status, self.kind, self.locale)
+
+
+def _admit(request: Request, t: str, action: str, permission: str | None,
+           scope_object: str | None) -> Visit | _Refusal | LinkProblem:
+    """Admit a link, reading only: the visit, the refusal to audit, or a problem to show."""
+    locale, client = request_locale(request), request_client(request)
+    object_id = scope_object or str(next(iter(request.path_params.values()), ""))
+
+    def refused(status: int, kind: str, person_id: int | None = None) -> _Refusal:
+        return _Refusal(status, kind, locale, action, object_id, person_id, client)
+
+    try:
+        if len(t) > MAX_TOKEN_CHARS or len(object_id) > MAX_OBJECT_ID_CHARS:
+            raise LinkInvalid("over-long token or path")
+        claims = read_token(t)
+    except LinkInvalid:
+        return refused(403, "invalid")
+    except LinkExpired:
+        return refused(410, "expired")
+    if claims.action != action or claims.object_id != object_id:
+        return refused(403, "invalid", claims.person_id)
+    catalog = get_catalog()
+    # One read transaction admits the link (no write lock: mail scanners and readers never
+    # queue behind a flow pass); only a refusal writes, to audit it.
+    with reading() as session:
+        found = session.execute(_VISITOR, {"person_id": claims.person_id}).first()
+        visitor = Visitor(*found) if found else None
+        target = _target(session, action, object_id) if visitor else None
+        ok = visitor is not None and target is not None and allowed(
+            catalog.permissions, grants_of(session=session, catalog=catalog, person=visitor),
+            visitor.id, permission or action, target)
+        # Only a POST spends a link; a GET of a spent one says when and by whom.
+        used = repo.link_use_of(session=session, nonce=claims.nonce)
+        spent = Spent(used.used_at, visitor.name) if used and visitor else None
+    if visitor is None:
+        return refused(403, "invalid")
+    locale = reader_locale(request, visitor.locale)
+    if target is None:
+        return LinkProblem(404, "missing", locale)
+    if not ok:
+        return _Refusal(403, "forbidden", locale, action, object_id, visitor.id, client,
+                        forbidden=target, permission=permission or action)
+    if spent and request.method == "POST":
+        return _Refusal(410, "used", locale, action, object_id, visitor.id, client, spent=spent)
+    return Visit(claims, visitor, target, locale, client, spent)
+
+
+def visit(action: str, permission: str | None = None,
+          scope_object: str | None = None) -> Callable[..., Awaitable[Visit]]:
+    """A dependency admitting a link for `action` on the path's object (its first param), or,
+    for a link to a whole area (the HR sign-in), on `scope_object`.
+
+    Admitting reads a few rows and runs on the event loop: a page whose own work is reads
+    (the study page) is then served without a hop into the thread pool and back, the largest
+    cost after the reads themselves. A refusal's audit row is written in the thread pool,
+    where waiting for the write lock holds up no other reader.
+    """
+
+    async def dependency(request: Request, t: str = Query("")) -> Visit:
+        admitted = _admit(request, t, action, permission, scope_object)
+        if isinstance(admitted, Visit):
+            return admitted
+        if isinstance(admitted, _Refusal):
+            raise await run_in_threadpool(admitted.audit)
+        raise admitted
 
     return dependency

@@ -109,9 +109,9 @@ def staff(permission: str | None) -> Callable[[Request], Awaitable[Staff]]:
 _sign_in_visit = visit("sign-in", "track", scope_object="hr")
 
 
-def sign_in_link(request: Request, t: str = Query("")) -> Visit:
+async def sign_in_link(request: Request, t: str = Query("")) -> Visit:
     """The emailed sign-in link (15 minutes, once), refused with a page that offers a new one."""
     try:
-        return _sign_in_visit(request, t)
+        return await _sign_in_visit(request, t)
     except LinkProblem as exc:
         raise Refused(exc.status, "sign-in-link", exc.locale) from None
