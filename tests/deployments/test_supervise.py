@@ -17,8 +17,8 @@ import pytest
 
 from deployments.stack import Stack
 from storage.settings import Settings
-from tests.deployments.test_up import descendants, running
 from tests.flows.conftest import free_port, wait_for
+from tests.processes import descendants, running
 
 pytestmark = pytest.mark.slow
 
@@ -48,14 +48,8 @@ def test_a_child_that_keeps_dying_is_restarted_after_1_2_4_seconds(tmp_path: Pat
 
 
 def _smtp_pid(up_pid: int) -> int | None:
-    for pid in descendants(up_pid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"deployments.smtp" in cmdline and running(pid):
-            return pid
-    return None
+    return next((pid for pid, (_, cmdline) in descendants(up_pid).items()
+                 if "deployments.smtp" in cmdline), None)
 
 
 def test_jieli_up_restarts_a_killed_smtp_server_and_mail_arrives_again(tmp_path: Path):

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from deployments.stack import Stack, free_port, stack_env
 from flows.process_title import PASS_TITLE
 from storage.settings import Settings, SmtpSettings
+from tests.processes import descendants
 
 HR = "liu.fang@example.com"  # the catalog's HR owner: `jieli hire` acts as them
 # How long a test waits for what must happen "at once" (an act moving its run): far below the
@@ -122,29 +123,9 @@ class Live:
 
     def _passes(self) -> list[tuple[str, str]]:
         """(title, parent's command line) of each pass among the runner's descendants."""
-        runner = self.stack.child("runner").process.pid
-        parents: dict[int, int] = {}
-        titles: dict[int, str] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                cmdline = (stat.parent / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if fields[0] != "Z":  # an exited process is no longer a pass
-                pid = int(stat.parent.name)
-                parents[pid] = int(fields[1])
-                titles[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-
-        def under_runner(pid: int) -> bool:
-            while pid > 1:
-                pid = parents.get(pid, 0)
-                if pid == runner:
-                    return True
-            return False
-
-        return [(title, titles.get(parents[pid], "")) for pid, title in titles.items()
-                if title.startswith(PASS_TITLE) and under_runner(pid)]
+        below = descendants(self.stack.child("runner").process.pid)
+        return [(title, below.get(parent, (0, ""))[1]) for parent, title in below.values()
+                if title.startswith(PASS_TITLE)]
 
 
 @pytest.fixture(scope="module")
