@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
@@ -27,7 +28,7 @@ from tasks.env import get_catalog, reading, transaction
 from tasks.i18n import normalize_locale
 from tasks.links import make_link
 from tasks.permissions import assignment_target, check
-from tasks.quizzes import HireQuiz, QuizChanged, current_quiz_in, hire_quiz_in
+from tasks.quizzes import HireQuiz, QuizChanged, current_quiz_in, planned_quiz_in
 from tasks.runs import resume_run
 
 STUDY_LINK_VALID_FOR = timedelta(days=90)
@@ -159,29 +160,33 @@ class Studying:
 
 
 # What `studying` reads of the assignment: columns, not the entity, in a statement built once
-# (every study page asks; see storage/repo.py).
+# (every study page asks; see storage/repo.py). The study page reads its run's plan with it.
 _STUDIED = select(Assignment.id, Assignment.run_id, Assignment.module_code, Assignment.status,
                   Assignment.due_at).where(Assignment.id == bindparam("assignment_id"))
+_STUDIED_PLANNED = _STUDIED.add_columns(Run.plan).join(Run, Run.id == Assignment.run_id)
 
 
 def study_page(assignment_id: int) -> tuple[Studying, HireQuiz]:
     """What the hire's study page shows: the assignment as `studying` has it, and its quiz as
     the hire would take it now, in one read."""
     with reading() as session:
-        return _studying(session, assignment_id), hire_quiz_in(session, assignment_id)
+        assignment = session.execute(_STUDIED_PLANNED, {"assignment_id": assignment_id}).one()
+        return (_studying(session, assignment),
+                planned_quiz_in(session, assignment.plan, assignment.module_code))
 
 
 def studying(assignment_id: int) -> Studying:
     """The assignment with its module's latest materials, the owner's note and the scores."""
     with reading() as session:
-        return _studying(session, assignment_id)
+        return _studying(session, session.execute(_STUDIED, {"assignment_id": assignment_id})
+                         .one())
 
 
-def _studying(session: Session, assignment_id: int) -> Studying:
-    assignment = session.execute(_STUDIED, {"assignment_id": assignment_id}).one()
+def _studying(session: Session, assignment: Row[*tuple[Any, ...]]) -> Studying:
+    """The `Studying` of a `_STUDIED` row."""
     delivery = repo.latest_delivery(session=session, module_code=assignment.module_code,
                                     with_items=True)
-    scores = repo.quiz_scores(session=session, assignment_id=assignment_id)
+    scores = repo.quiz_scores(session=session, assignment_id=assignment.id)
     return Studying(assignment.id, assignment.run_id, assignment.module_code,
                     assignment.status, assignment.due_at,
                     list(delivery.items) if delivery else [], scores,

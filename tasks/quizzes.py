@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
 from storage.catalog import Question, Quiz
-from storage.models import Assignment, QuizVersion
+from storage.models import Assignment, Person, Plan, QuizVersion, Run
 from tasks.env import get_catalog, reading, transaction
 from tasks.permissions import check, module_target
 
@@ -57,16 +57,27 @@ class QuizOf:
     by: str = ""
 
 
-def _stored(row: QuizVersion) -> QuizOf:
+# A module's stored versions with who saved each, as rows (the entities and then their
+# `created_by` took a query each; every study page, quiz page and attempt reads the newest).
+_VERSIONS = select(QuizVersion.module_code, QuizVersion.number, QuizVersion.quiz,
+                   QuizVersion.created_at, Person.name.label("by")) \
+    .join(Person, Person.id == QuizVersion.created_by_id)
+# The newest, in a statement built once (see storage/repo.py on statements built once).
+_NEWEST = _VERSIONS.where(QuizVersion.module_code == bindparam("module_code")) \
+    .order_by(QuizVersion.number.desc()).limit(1)
+
+
+def _stored(row: Row[tuple[str, int, dict, datetime, str]]) -> QuizOf:
+    """A stored version, from a `_VERSIONS` row."""
     if row.number == CATALOG_VERSION:  # kept by an import: the catalog's, as it was
         return QuizOf(row.module_code, row.number, Quiz.model_validate(row.quiz))
     return QuizOf(row.module_code, row.number, Quiz.model_validate(row.quiz), row.created_at,
-                  row.created_by.name)
+                  row.by)
 
 
 def current_quiz_in(session: Session, module_code: str) -> QuizOf:
     """The quiz hires take now: the newest stored version, else the catalog's."""
-    row = repo.latest_quiz(session=session, module_code=module_code)
+    row = session.execute(_NEWEST, {"module_code": module_code}).first()
     if row is None:
         return QuizOf(module_code, CATALOG_VERSION, get_catalog().modules[module_code].quiz)
     return _stored(row)
@@ -81,8 +92,8 @@ def current_quiz(module_code: str) -> QuizOf:
 def quiz_version(module_code: str, number: int) -> QuizOf:
     """One version of the module's quiz (the result page reviews the one answered)."""
     with reading() as session:
-        row = session.scalar(select(QuizVersion).where(QuizVersion.module_code == module_code,
-                                                       QuizVersion.number == number))
+        row = session.execute(_VERSIONS.where(QuizVersion.module_code == module_code,
+                                              QuizVersion.number == number)).first()
         if row is None:
             return QuizOf(module_code, CATALOG_VERSION, get_catalog().modules[module_code].quiz)
         return _stored(row)
@@ -91,7 +102,7 @@ def quiz_version(module_code: str, number: int) -> QuizOf:
 def quiz_history(module_code: str) -> list[QuizOf]:
     """Every version of the module's quiz, newest first, ending with the catalog's."""
     with reading() as session:
-        rows = session.scalars(select(QuizVersion).where(QuizVersion.module_code == module_code)
+        rows = session.execute(_VERSIONS.where(QuizVersion.module_code == module_code)
                                .order_by(QuizVersion.number.desc()))
         stored = [_stored(row) for row in rows]
     if stored and stored[-1].version == CATALOG_VERSION:
@@ -117,13 +128,24 @@ def hire_quiz(assignment_id: int) -> HireQuiz:
         return hire_quiz_in(session, assignment_id)
 
 
+# An assignment's module and its run's plan, in one statement built once.
+_ASSIGNED = select(Assignment.module_code, Run.plan) \
+    .join(Run, Run.id == Assignment.run_id) \
+    .where(Assignment.id == bindparam("assignment_id"))
+
+
 def hire_quiz_in(session: Session, assignment_id: int) -> HireQuiz:
+    module_code, plan = session.execute(_ASSIGNED, {"assignment_id": assignment_id}).one()
+    return planned_quiz_in(session, plan, module_code)
+
+
+def planned_quiz_in(session: Session, plan: Plan, module_code: str) -> HireQuiz:
+    """The module's quiz as a run with this plan takes it now: the newest questions, the
+    plan's pass mark and attempts."""
     from tasks.learning import planned_module  # tasks.learning imports this module
 
-    assignment = session.get_one(Assignment, assignment_id)
-    planned = planned_module(repo.get_run(session=session, run_id=assignment.run_id).plan,
-                             assignment.module_code)
-    current = current_quiz_in(session, assignment.module_code)
+    planned = planned_module(plan, module_code)
+    current = current_quiz_in(session, module_code)
     return HireQuiz(current.version, list(current.quiz.questions), planned.pass_mark,
                     planned.attempts, current.quiz.reveal_answers)
 
