@@ -56,7 +56,9 @@ def keep_house(settings: Settings, stop: threading.Event) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO)
+    # Prefect has set up logging by now (its root handler, at WARNING): `basicConfig` would
+    # do nothing, and the runner's own lines below went nowhere. They go to its handler.
+    log.setLevel(logging.INFO)
     settings = get_settings()
     # Each deployment with the flow it runs, which the runner then starts in a process of its
     # own without importing it again (deployments/passes.py).

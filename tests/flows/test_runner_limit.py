@@ -48,3 +48,14 @@ def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live
     live.hire("分叉", "fork@example.com", position="python-developer")
     parents = wait_for(live.pass_parents, 60, every=0.05, what="a pass process")
     assert all("from multiprocessing.forkserver import main" in p for p in parents), parents
+
+
+def test_the_runner_log_says_what_it_serves_and_what_it_recovered(live: Live):
+    """The operator's first look when runs do not move: the runner's own lines, beside
+    Prefect's, in `.data/logs/runner.log` (Prefect's logging set-up once hid them)."""
+    log = live.settings.data_dir.resolve() / "logs" / "runner.log"
+    text = wait_for(lambda: "serving onboarding" in log.read_text("utf-8")
+                    and log.read_text("utf-8"), 60, what="the runner's lines in runner.log")
+    assert "serving onboarding, sweep, start-onboarding, weekly-report" in text, text[-2000:]
+    assert "rescheduled 0 interrupted run(s)" in text
+    assert "passes are forked from a process that has imported flows.onboarding" in text
