@@ -25,9 +25,14 @@ fi
 # uv (pinned) installs the lock's exact versions, as pip would, in a fifth of the time: 9 s
 # against 41 s for a new .venv on the 2-core machine, most of what a clean clone's set-up took.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+# uv reads none of pip's configuration (an index mirror, a certificate): where it cannot
+# install, pip does, as it did before.
 uv() { .venv/bin/uv pip "$@" --quiet --python .venv/bin/python; }
-uv install --compile-bytecode -r requirements.lock
-uv install --no-deps -e .
+pip() { .venv/bin/python -m pip "$@" --quiet --disable-pip-version-check; }
+uv install --compile-bytecode -r requirements.lock \
+  || { echo "uv could not install requirements.lock; installing with pip" >&2
+       pip install -r requirements.lock; }
+uv install --no-deps -e . || pip install --no-deps -e .
 # Jieli's own modules compiled to bytecode once: every flow pass, CLI call and server is a new
 # process, and where PYTHONDONTWRITEBYTECODE is set (CI machines set it) each would compile
 # them again, about half a CPU-second a process. A changed file is compiled again in memory.

@@ -125,7 +125,8 @@ class Simulator:
                                 log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         threading.Thread(target=self._server.run, daemon=True).start()
-        deadline = time.monotonic() + 30
+        # Generous: `.ci/run` plays the scenarios at the lowest priority beside the tests.
+        deadline = time.monotonic() + 120
         while not self._server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("the forms app did not start")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Row, bindparam, select
@@ -67,7 +68,7 @@ _NEWEST = _VERSIONS.where(QuizVersion.module_code == bindparam("module_code")) \
     .order_by(QuizVersion.number.desc()).limit(1)
 
 
-def _stored(row: Row[tuple[str, int, dict, datetime, str]]) -> QuizOf:
+def _stored(row: Row[*tuple[Any, ...]]) -> QuizOf:
     """A stored version, from a `_VERSIONS` row."""
     if row.number == CATALOG_VERSION:  # kept by an import: the catalog's, as it was
         return QuizOf(row.module_code, row.number, Quiz.model_validate(row.quiz))
