@@ -41,13 +41,33 @@ def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
     assert max(seen) == LIMIT, f"processes of the runner over time: {sorted(set(seen))}"
 
 
+def _restart_runner(live: Live, **env: str) -> None:
+    runner = live.stack.child("runner")
+    runner.stop()
+    live.stack.children.remove(runner)
+    live.stack.start_runner(**env)
+
+
 def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live):
     """Each pass is a fork of the runner's fork server, not a new interpreter that imports
     Prefect again (deployments/passes.py): a Prefect upgrade that starts flow runs some other
     way would quietly cost every pass seconds of CPU again."""
-    live.hire("分叉", "fork@example.com", position="python-developer")
-    parents = wait_for(live.pass_parents, 60, every=0.05, what="a pass process")
-    assert all("from multiprocessing.forkserver import main" in p for p in parents), parents
+    # The pass waits at a failpoint, so that it is seen however busy the machine (a pass
+    # lasts about a second, and one walk of the process table can take that long).
+    marker = live.settings.data_dir / "failpoint-after-gates"
+    _restart_runner(live, JIELI_FAILPOINTS="after-gates")
+    try:
+        run_id = live.hire("分叉", "fork@example.com", position="python-developer")
+        wait_for(marker.exists, 90, what="a pass at its failpoint")
+        parents = live.pass_parents()
+        assert parents and all("from multiprocessing.forkserver import main" in p
+                               for p in parents), parents
+    finally:
+        marker.unlink(missing_ok=True)
+        # A runner without the failpoint, as the module's other tests expect: it takes up
+        # the pass it interrupts (other runs' passes may reach the failpoint meanwhile).
+        _restart_runner(live)
+    live.wait_state(run_id, "Suspended", min_pass=1, timeout=90)
 
 
 def test_the_runner_log_says_what_it_serves_and_what_it_recovered(live: Live):
