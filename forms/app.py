@@ -41,6 +41,7 @@ from forms.sessions import (
     staff,
 )
 from storage import clock, repo
+from storage.models import AssignmentStatus
 from storage.names import NAME_MAX, InvalidPerson, check_email, check_name
 from tasks.appraisal import AlreadyAppraised, appraisal_form, appraisal_submitted, submit_appraisal
 from tasks.dates import spoken_day
@@ -286,7 +287,7 @@ def quiz_page(assignment_id: int, v: Visit, status: int = 200,
     return page("quiz.html", v.locale, status, person=v.person,
                 title=get_catalog().modules[s.module].title.get(lang), questions=questions,
                 attempt=len(s.scores) + 1, attempts=quiz.attempts, pass_mark=quiz.pass_mark,
-                closed=s.status != "assigned", study_url=study_url(v, assignment_id),
+                closed=s.status != AssignmentStatus.ASSIGNED, study_url=study_url(v, assignment_id),
                 version=quiz.version, changed=changed)
 
 

@@ -25,6 +25,7 @@ from forms.limits import repeated_fields
 from forms.links import LinkProblem, Visit, visit
 from forms.pages import page, spent_page
 from storage import clock, repo
+from storage.models import SessionAnswer
 from tasks.dates import local_date
 from tasks.i18n import normalize_locale
 from tasks.links import Spent, make_token
@@ -151,7 +152,7 @@ async def coaching_submit(key: str, request: Request,
 def answer_form(session_id: int,
                 v: Annotated[Visit, Depends(visit("confirm"))]) -> HTMLResponse:
     coached, view = session_of(session_id)
-    if v.spent or coached.answer != "pending":
+    if v.spent or coached.answer != SessionAnswer.PENDING:
         return spent_page(v, v.spent or _answered(coached, view))
     if view.closed_at is not None:  # the appraisal is in: an answer would change nothing
         return _closed_page(v, PracticeClosed(view.closed_at))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -73,6 +73,28 @@ class PlanJSON(TypeDecorator[Plan]):
         return None if value is None else Plan.model_validate(value)
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumColumn(TypeDecorator[E]):
+    """A StrEnum stored as its value: a member comes back, and a value outside the enum is
+    refused before it is written (`Gate.kind == "hand-off"` fails instead of matching
+    nothing). The column stays a VARCHAR: the values stored are the same strings."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int = 20):
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
@@ -88,6 +110,9 @@ class GateKind(StrEnum):
     HANDOFF = "handoff"  # waits on a department to hand off a module's materials
     STUDY = "study"  # waits on the hire to pass a module's quiz
     APPRAISAL = "appraisal"  # waits on the appraiser
+    COACHING = "coaching"  # waits on the module's coach to record the sessions owed
+    SUBMIT = "submit"  # waits on the hire to hand in the module's assignment
+    REVIEW = "review"  # waits on the module's reviewer to grade a hand-in
 
 
 class AssignmentStatus(StrEnum):
@@ -208,7 +233,7 @@ class Run(Base):
     # dashboard compares every appraised run's scores with it, and reading it out of each
     # plan's JSON took half a second of PostgreSQL's time over two years of runs.
     appraisal_pass_mark: Mapped[int]
-    status: Mapped[str] = mapped_column(String(20), default=RunStatus.ACTIVE)
+    status: Mapped[RunStatus] = mapped_column(StrEnumColumn(RunStatus), default=RunStatus.ACTIVE)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     # Names the run beyond this database (Prefect's idempotency key for its flow run).
     uid: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -259,7 +284,8 @@ class Assignment(Base):
     module_code: Mapped[str] = mapped_column(ForeignKey("modules.code"))
     assigned_at: Mapped[datetime]
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default=AssignmentStatus.ASSIGNED)
+    status: Mapped[AssignmentStatus] = mapped_column(StrEnumColumn(AssignmentStatus),
+                                                     default=AssignmentStatus.ASSIGNED)
     completed_at: Mapped[datetime | None]
 
 
@@ -331,7 +357,7 @@ class Gate(Base):
     __table_args__ = (UniqueConstraint("run_id", "kind", "subject"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[GateKind] = mapped_column(StrEnumColumn(GateKind))
     subject: Mapped[str] = mapped_column(String(64))  # a module code, or an appraisal
     waiting_on: Mapped[str] = mapped_column(String(64))  # a department code, or "hire"
     opened_at: Mapped[datetime]
@@ -360,7 +386,8 @@ class CoachingSession(Base):
     topic: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime]
-    answer: Mapped[str] = mapped_column(String(20), default=SessionAnswer.PENDING)
+    answer: Mapped[SessionAnswer] = mapped_column(StrEnumColumn(SessionAnswer),
+                                                  default=SessionAnswer.PENDING)
     answered_at: Mapped[datetime | None]
     hire_comment: Mapped[str] = mapped_column(Text, default="")
     coach: Mapped[Person] = relationship()
@@ -404,7 +431,8 @@ class OutboxMessage(Base):
     to_addr: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(500))
     message: Mapped[str] = mapped_column(Text)  # the whole RFC 5322 message
-    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(StrEnumColumn(OutboxStatus),
+                                                 default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

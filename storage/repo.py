@@ -21,6 +21,7 @@ from storage.models import (
     Delivery,
     Department,
     Gate,
+    GateKind,
     Handoff,
     ImportedEmployee,
     ImportedTraining,
@@ -224,12 +225,12 @@ def record_delivery(
         .values(delivery_id=delivery.id, delivered_at=now)
     )
     waiting = list(session.scalars(
-        select(Gate.run_id).where(Gate.kind == "handoff", Gate.subject == module_code,
+        select(Gate.run_id).where(Gate.kind == GateKind.HANDOFF, Gate.subject == module_code,
                                   Gate.closed_at.is_(None))
     ))
     session.execute(
         update(Gate)
-        .where(Gate.kind == "handoff", Gate.subject == module_code, Gate.closed_at.is_(None))
+        .where(Gate.kind == GateKind.HANDOFF, Gate.subject == module_code, Gate.closed_at.is_(None))
         .values(closed_at=now)
     )
     if waiting:
@@ -264,7 +265,7 @@ def ensure_handoff(
 
 
 def open_gate(
-    *, session: Session, run_id: int, kind: str, subject: str, waiting_on: str,
+    *, session: Session, run_id: int, kind: GateKind, subject: str, waiting_on: str,
     now: datetime, due: datetime | None,
 ) -> tuple[Gate, bool]:
     """The gate on (kind, subject), opened if the run has none yet."""
@@ -280,7 +281,7 @@ def open_gate(
 
 
 def reopen_gate(
-    *, session: Session, run_id: int, kind: str, subject: str, waiting_on: str,
+    *, session: Session, run_id: int, kind: GateKind, subject: str, waiting_on: str,
     now: datetime, due: datetime | None,
 ) -> Gate:
     """The gate on (kind, subject), opened again when it was closed (a leg owed once more, such
@@ -292,7 +293,8 @@ def reopen_gate(
     return gate
 
 
-def close_gate(*, session: Session, run_id: int, kind: str, subject: str, now: datetime) -> None:
+def close_gate(*, session: Session, run_id: int, kind: GateKind, subject: str,
+               now: datetime) -> None:
     session.execute(
         update(Gate).where(Gate.run_id == run_id, Gate.kind == kind, Gate.subject == subject,
                            Gate.closed_at.is_(None)).values(closed_at=now)

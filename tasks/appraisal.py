@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 
 from storage import clock, repo
-from storage.models import AppraisalScore, Person, QuizAttempt, Run
+from storage.models import AppraisalScore, GateKind, Person, QuizAttempt, Run
 from storage.settings import get_settings
 from tasks.dates import days_overdue, due_after_working_days, spoken_day
 from tasks.email import Recipient, render
@@ -81,8 +81,8 @@ def submit_appraisal(*, run_id: int, appraiser_id: int, scores: dict[str, dict[s
                 session.add(AppraisalScore(run_id=run_id, item=item, criterion=criterion,
                                            score=score, comment=comments.get(item, ""),
                                            appraiser_id=appraiser_id, submitted_at=now))
-        repo.close_gate(session=session, run_id=run_id, kind="appraisal", subject="appraisal",
-                        now=now)
+        repo.close_gate(session=session, run_id=run_id, kind=GateKind.APPRAISAL,
+                        subject="appraisal", now=now)
         run.resume_requested_at = now
         repo.audit(session=session, actor=appraiser.email, action="appraisal-submitted",
                    object_type="run", object_id=str(run_id), via=via, now=now,
@@ -182,7 +182,7 @@ def request_appraisal(run_id: int) -> bool:
         run = repo.get_run(session=session, run_id=run_id)
         if session.scalar(select(func.count()).select_from(AppraisalScore)
                           .where(AppraisalScore.run_id == run_id)):
-            repo.close_gate(session=session, run_id=run_id, kind="appraisal",
+            repo.close_gate(session=session, run_id=run_id, kind=GateKind.APPRAISAL,
                             subject="appraisal", now=now)
             return True
         opens = appraisal_day(run)
@@ -191,7 +191,7 @@ def request_appraisal(run_id: int) -> bool:
             return False
         dept = repo.department(session=session, code=run.plan.position.department)
         due = due_after_working_days(opens, APPRAISAL_DUE_DAYS)
-        _, created = repo.open_gate(session=session, run_id=run_id, kind="appraisal",
+        _, created = repo.open_gate(session=session, run_id=run_id, kind=GateKind.APPRAISAL,
                                     subject="appraisal", waiting_on=dept.code, now=now, due=due)
         if created:
             manager = dept.manager

@@ -15,6 +15,7 @@ from storage.catalog import PlannedModule
 from storage.models import (
     Department,
     Gate,
+    GateKind,
     Handoff,
     OutboxMessage,
     OutboxStatus,
@@ -61,7 +62,7 @@ def open_handoff_gates(run_id: int) -> list[str]:
             repo.lock_module(session=session, module_code=code)
             delivery = repo.latest_delivery(session=session, module_code=code)
             if delivery:
-                repo.close_gate(session=session, run_id=run.id, kind="handoff", subject=code,
+                repo.close_gate(session=session, run_id=run.id, kind=GateKind.HANDOFF, subject=code,
                                 now=now)
                 repo.link_delivery(session=session, run_id=run.id, delivery=delivery)
                 continue
@@ -72,7 +73,7 @@ def open_handoff_gates(run_id: int) -> list[str]:
                 owner=dept.owner, now=now,
                 # A remedial module is asked for when the verdict assigns it.
                 due=due if run.plan.module(code) is not None else remedial_due)
-            repo.open_gate(session=session, run_id=run.id, kind="handoff", subject=code,
+            repo.open_gate(session=session, run_id=run.id, kind=GateKind.HANDOFF, subject=code,
                            waiting_on=dept.code, now=now, due=handoff.due_at)
             if created:
                 asks.setdefault(dept.code, []).append((module, handoff))
@@ -154,7 +155,7 @@ def waiting_hires(module_code: str, locale: str) -> list[dict[str, str]]:
     with reading() as session:  # a page's read: no write lock
         rows = session.execute(
             select(Run, Gate.due_at).join(Gate, Gate.run_id == Run.id)
-            .where(Gate.kind == "handoff", Gate.subject == module_code,
+            .where(Gate.kind == GateKind.HANDOFF, Gate.subject == module_code,
                    Gate.closed_at.is_(None), Run.status == RunStatus.ACTIVE)
             .order_by(Gate.due_at, Run.id)).all()
         return [{"name": run.hire.name,

@@ -19,6 +19,7 @@ from storage.models import (
     DeliveredMaterial,
     Delivery,
     Finding,
+    GateKind,
     QuizAttempt,
     Run,
 )
@@ -109,7 +110,7 @@ def assign_ready_modules(run_id: int) -> list[str]:
                                     due_at=due, status=AssignmentStatus.ASSIGNED)
             session.add(assignment)
             session.flush()
-            repo.open_gate(session=session, run_id=run_id, kind="study", subject=code,
+            repo.open_gate(session=session, run_id=run_id, kind=GateKind.STUDY, subject=code,
                            waiting_on="hire", now=now, due=due)
             new.append((module, assignment))
         if not new:
@@ -150,7 +151,7 @@ class Studying:
     assignment_id: int
     run_id: int
     module: str
-    status: str
+    status: AssignmentStatus
     due_at: datetime
     materials: list[DeliveredMaterial]
     scores: list[int]
@@ -290,7 +291,7 @@ def take_quiz(*, assignment_id: int, answers: dict[int, int], via: str,
         if passed or left == 0:
             assignment.status = AssignmentStatus.PASSED if passed else AssignmentStatus.FAILED
             assignment.completed_at = now
-            repo.close_gate(session=session, run_id=run.id, kind="study",
+            repo.close_gate(session=session, run_id=run.id, kind=GateKind.STUDY,
                             subject=assignment.module_code, now=now)
         else:
             hire = run.hire

@@ -37,6 +37,7 @@ from storage.models import (
     AppraisalScore,
     CoachingSession,
     Gate,
+    GateKind,
     Person,
     Run,
     RunStatus,
@@ -63,7 +64,7 @@ ANSWER_LINK_VALID_FOR = timedelta(days=30)
 MAX_SESSION_MINUTES = 8 * 60
 MAX_TOPIC_CHARS = 200
 MAX_NOTE_CHARS = 2000
-PRACTICE_GATES = ("coaching", "submit", "review")
+PRACTICE_GATES = (GateKind.COACHING, GateKind.SUBMIT, GateKind.REVIEW)
 
 
 def practice_key(run_id: int, module_code: str) -> str:
@@ -141,9 +142,9 @@ def open_practice_legs(run_id: int) -> list[str]:
                 continue  # a remedial module is studied, not practised again
             if practice.coaching is not None:
                 due = due_after_working_days(assignment.assigned_at, practice.coaching.due_days)
-                gate, created = repo.open_gate(session=session, run_id=run_id, kind="coaching",
-                                               subject=code, waiting_on=module.owner, now=now,
-                                               due=due)
+                gate, created = repo.open_gate(
+                    session=session, run_id=run_id, kind=GateKind.COACHING, subject=code,
+                    waiting_on=module.owner, now=now, due=due)
                 if created:
                     _ask_for_coaching(session, run, module, due, now)
                 if gate.closed_at is None and \
@@ -152,7 +153,7 @@ def open_practice_legs(run_id: int) -> list[str]:
             if practice.assignment is not None:
                 due = due_after_working_days(assignment.assigned_at,
                                              practice.assignment.due_days)
-                _, created = repo.open_gate(session=session, run_id=run_id, kind="submit",
+                _, created = repo.open_gate(session=session, run_id=run_id, kind=GateKind.SUBMIT,
                                             subject=code, waiting_on="hire", now=now, due=due)
                 if created:
                     _send_brief(session, run, module, practice.assignment, due, now)
@@ -374,7 +375,7 @@ def answer_session(*, session_id: int, confirmed: bool, comment: str, via: str,
             if module.practice and module.practice.coaching else 0
         complete = confirmed_sessions(session, run.id, row.module_code) >= owed
         if complete:
-            repo.close_gate(session=session, run_id=run.id, kind="coaching",
+            repo.close_gate(session=session, run_id=run.id, kind=GateKind.COACHING,
                             subject=row.module_code, now=now)
         run.resume_requested_at = now
         repo.audit(session=session, actor=actor, action=f"coaching-{row.answer}",
@@ -455,10 +456,10 @@ def submit_work(*, run_id: int, module_code: str, hand_in: HandIn, via: str,
                              file_path=str(path) if path else None, **stored)
             session.add(row)
             session.flush()
-            repo.close_gate(session=session, run_id=run_id, kind="submit",
+            repo.close_gate(session=session, run_id=run_id, kind=GateKind.SUBMIT,
                             subject=module_code, now=now)
             due = due_after_working_days(now, brief.review_days)
-            repo.reopen_gate(session=session, run_id=run_id, kind="review",
+            repo.reopen_gate(session=session, run_id=run_id, kind=GateKind.REVIEW,
                              subject=module_code, waiting_on=module.owner, now=now, due=due)
             for reviewer in graders(session, module.owner):
                 lang = normalize_locale(reviewer.locale)
@@ -539,8 +540,8 @@ def grade_submission(*, submission_id: int, scores: dict[str, int | None],
         passed = all(s >= brief.pass_mark for s in given.values())
         row.scores, row.comments, row.passed = given, said, passed
         row.graded_at, row.graded_by_id = now, grader.id
-        repo.close_gate(session=session, run_id=run.id, kind="review", subject=row.module_code,
-                        now=now)
+        repo.close_gate(session=session, run_id=run.id, kind=GateKind.REVIEW,
+                        subject=row.module_code, now=now)
         open_still = run.status == RunStatus.ACTIVE and appraised_at(session, run.id) is None
         hire = run.hire
         lang = normalize_locale(hire.locale)
@@ -636,11 +637,11 @@ def practice_view_in(session: Session, run: Run, module_code: str) -> PracticeVi
                    for s in session.scalars(select(Submission).where(
                        Submission.run_id == run.id, Submission.module_code == module_code)
                        .order_by(Submission.number))]
-    review = gates.get("review")
+    review = gates.get(GateKind.REVIEW)
     return PracticeView(
         run.id, module, run.hire.name, run.hire_id, module.owner, sessions, submissions,
-        gates["coaching"].due_at if "coaching" in gates else None,
-        gates["submit"].due_at if "submit" in gates else None,
+        gates[GateKind.COACHING].due_at if GateKind.COACHING in gates else None,
+        gates[GateKind.SUBMIT].due_at if GateKind.SUBMIT in gates else None,
         review.due_at if review is not None and review.closed_at is None else None,
         appraised_at(session, run.id) or (run.completed_at if run.status != RunStatus.ACTIVE
                                           else None))

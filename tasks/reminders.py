@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import clock, repo
-from storage.models import Gate, Person, Reminder, Run, RunStatus, Submission
+from storage.models import Gate, GateKind, Person, Reminder, Run, RunStatus, Submission
 from tasks.appraisal import appraisal_link
 from tasks.dates import is_working_day, local_date, spoken_day, working_days_between
 from tasks.email import Recipient, render
@@ -73,9 +73,9 @@ def _people(session: Session, run: Run, gate: Gate, late: bool) -> list[Notice]:
     hr = repo.department(session=session, code="hr")
     position_dept = repo.department(session=session, code=run.plan.position.department)
     notices: list[Notice] = []
-    if gate.kind in ("handoff", "coaching", "review"):
+    if gate.kind in (GateKind.HANDOFF, GateKind.COACHING, GateKind.REVIEW):
         dept = repo.department(session=session, code=gate.waiting_on)
-        if gate.kind == "review":
+        if gate.kind == GateKind.REVIEW:
             notices += [Notice(p, "owner", dept.code, "reminder")
                         for p in graders(session, dept.code)]
         else:
@@ -84,13 +84,13 @@ def _people(session: Session, run: Run, gate: Gate, late: bool) -> list[Notice]:
             notices.append(Notice(dept.manager, "appraiser", dept.code, "escalation"))
             if boss:
                 notices.append(Notice(boss, "boss", None, "escalation"))
-    elif gate.kind in ("study", "submit"):
+    elif gate.kind in (GateKind.STUDY, GateKind.SUBMIT):
         notices.append(Notice(run.hire, "hire", None, "reminder"))
         if late:
             notices.append(Notice(hr.owner, "hr", "hr", "escalation"))
             notices.append(Notice(position_dept.manager, "appraiser", position_dept.code,
                                   "escalation"))
-    elif gate.kind == "appraisal":
+    elif gate.kind == GateKind.APPRAISAL:
         notices.append(Notice(position_dept.manager, "appraiser", position_dept.code,
                               "reminder"))
         if late:
@@ -188,7 +188,7 @@ def _grouped(legs: list[Leg]) -> list[list[Leg]]:
     groups: dict[tuple[str, str | int], list[Leg]] = {}
     for leg in legs:
         key: tuple[str, str | int] = ("handoff", leg.gate.subject) \
-            if leg.gate.kind == "handoff" else ("gate", leg.gate.id)
+            if leg.gate.kind == GateKind.HANDOFF else ("gate", leg.gate.id)
         groups.setdefault(key, []).append(leg)
     return list(groups.values())
 
@@ -197,19 +197,19 @@ def _item(session: Session, lang: str, group: list[Leg], today: date) -> dict[st
     """What one email line says: what is owed, by whom, for which hires, and the link."""
     leg = group[0]
     gate, run, notice = leg.gate, leg.run, leg.notice
-    if gate.kind == "appraisal":
+    if gate.kind == GateKind.APPRAISAL:
         what = gettext(lang, "the probation appraisal")
     else:
         title = planned_module(run.plan, gate.subject).title.get(lang)
         what = gettext(lang, OWED.get(gate.kind, OWED["study"])) % {"module": title}
     hires = [(run.hire.name, gate.due_at)]
     who = who_owes(session, run, gate, lang)
-    if gate.kind == "handoff":
+    if gate.kind == GateKind.HANDOFF:
         hires = _waiting_on_module(session, gate.subject, today)
     lines = [_due_line(lang, None if notice.role == "hire" else name, due, today)
              for name, due in hires]
     return {"what": what, "who": who, "lines": lines, "days": max(g.overdue for g in group),
-            "link": _link(gate, run, notice, session), "handoff": gate.kind == "handoff"}
+            "link": _link(gate, run, notice, session), "handoff": gate.kind == GateKind.HANDOFF}
 
 
 def _waiting_on_module(session: Session, module_code: str,
@@ -217,7 +217,7 @@ def _waiting_on_module(session: Session, module_code: str,
     """Every hire of an active run still waiting on this module, overdue or not."""
     rows = session.execute(
         select(Run, Gate.due_at).join(Gate, Gate.run_id == Run.id)
-        .where(Gate.kind == "handoff", Gate.subject == module_code, Gate.closed_at.is_(None),
+        .where(Gate.kind == GateKind.HANDOFF, Gate.subject == module_code, Gate.closed_at.is_(None),
                Run.status == RunStatus.ACTIVE).order_by(Gate.due_at, Run.id)).all()
     return [(run.hire.name, due) for run, due in rows]
 
@@ -238,17 +238,17 @@ def _link(gate: Gate, run: Run, notice: Notice, session: Session) -> str | None:
     """The link to act on the leg: only for the person who owes it."""
     if notice.kind == "escalation":
         return None
-    if gate.kind == "study":
+    if gate.kind == GateKind.STUDY:
         assignment = repo.assignments_of(session=session, run_id=run.id).get(gate.subject)
         return study_link(person_id=run.hire_id, assignment_id=assignment.id) \
             if assignment else None
-    if gate.kind == "appraisal":
+    if gate.kind == GateKind.APPRAISAL:
         return appraisal_link(appraiser_id=notice.person.id, run_id=run.id)
-    if gate.kind == "coaching":
+    if gate.kind == GateKind.COACHING:
         return coaching_link(owner_id=notice.person.id, run_id=run.id, module_code=gate.subject)
-    if gate.kind == "submit":
+    if gate.kind == GateKind.SUBMIT:
         return submit_link(hire_id=run.hire_id, run_id=run.id, module_code=gate.subject)
-    if gate.kind == "review":
+    if gate.kind == GateKind.REVIEW:
         latest = session.scalar(select(Submission.id).where(
             Submission.run_id == run.id, Submission.module_code == gate.subject)
             .order_by(Submission.number.desc()).limit(1))

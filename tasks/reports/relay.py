@@ -16,6 +16,7 @@ from storage.models import (
     AssignmentStatus,
     Delivery,
     Gate,
+    GateKind,
     QuizAttempt,
     Run,
     RunStatus,
@@ -60,9 +61,9 @@ def who_owes(session: Session, run: Run, gate: Gate, locale: str) -> str:
     department's manager); its reviewers, for grading; else the department's owner."""
     if gate.waiting_on == "hire":
         return run.hire.name
-    if gate.kind == "appraisal":
+    if gate.kind == GateKind.APPRAISAL:
         return repo.department(session=session, code=gate.waiting_on).manager.name
-    if gate.kind == "review":
+    if gate.kind == GateKind.REVIEW:
         return names(locale).join(p.name for p in graders(session, gate.waiting_on))
     return repo.department(session=session, code=gate.waiting_on).owner.name
 
@@ -221,7 +222,7 @@ def leg_rows(*, session: Session, run: Run, now: datetime, locale: str) -> list[
     appraised = session.scalar(select(AppraisalScore.submitted_at).where(
         AppraisalScore.run_id == run.id).order_by(AppraisalScore.submitted_at.desc()).limit(1))
     appraisal = next((g for g in repo.open_gates(session=session, run_id=run.id)
-                      if g.kind == "appraisal"), None)
+                      if g.kind == GateKind.APPRAISAL), None)
     appraiser = repo.department(session=session,
                                 code=run.plan.position.department).manager.name
     if appraised is not None:

@@ -6,14 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
 from email.policy import default
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import StatementError
 
 from storage import repo
 from storage.catalog import load_catalog
 from storage.db import get_engine, session_scope, upgrade
-from storage.models import Base, Gate, Handoff, OutboxMessage, Run
+from storage.models import Base, Gate, GateKind, Handoff, OutboxMessage, Run, RunStatus
 from tasks.email import Recipient, render
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -102,7 +104,7 @@ def test_a_delivery_closes_the_gate_of_every_run_waiting_on_it(database_url):
                 session=s, run=run, module_code="customer-communication",
                 department="marketing", owner=owner, now=T0, due=T0 + timedelta(days=2))
             assert created
-            repo.open_gate(session=s, run_id=run_id, kind="handoff",
+            repo.open_gate(session=s, run_id=run_id, kind=GateKind.HANDOFF,
                            subject="customer-communication", waiting_on="marketing", now=T0,
                            due=T0 + timedelta(days=2))
     with session_scope(database_url) as s:
@@ -137,11 +139,31 @@ def test_handoffs_and_gates_are_created_once(database_url):
             owner = s.get_one(repo.Department, "hr").owner
             repo.ensure_handoff(session=s, run=run, module_code="culture", department="hr",
                                 owner=owner, now=T0, due=T0)
-            repo.open_gate(session=s, run_id=run_id, kind="handoff", subject="culture",
+            repo.open_gate(session=s, run_id=run_id, kind=GateKind.HANDOFF, subject="culture",
                            waiting_on="hr", now=T0, due=T0)
     with session_scope(database_url) as s:
         assert s.scalar(select(func.count()).select_from(Handoff)) == 1
         assert s.scalar(select(func.count()).select_from(Gate)) == 1
+
+
+def test_a_state_outside_its_enum_is_refused_before_anything_is_written(database_url):
+    """Statuses and gate kinds come back as their enum members; a misspelt one is refused
+    when written or compared, instead of being stored or quietly matching nothing."""
+    catalog = _ready(database_url)
+    run_id = _start(database_url, catalog, "enum@example.com")
+    with session_scope(database_url) as s:
+        assert s.get_one(Run, run_id).status is RunStatus.ACTIVE
+        repo.open_gate(session=s, run_id=run_id, kind=GateKind.HANDOFF, subject="culture",
+                       waiting_on="hr", now=T0, due=T0)
+    with session_scope(database_url) as s:
+        assert s.scalars(select(Gate)).one().kind is GateKind.HANDOFF
+        with pytest.raises(StatementError, match="'hand-off' is not a valid GateKind"):
+            s.scalars(select(Gate).where(Gate.kind == "hand-off")).all()
+    with pytest.raises(StatementError, match="'complete' is not a valid RunStatus"), \
+            session_scope(database_url) as s:
+        s.get_one(Run, run_id).status = "complete"  # type: ignore[assignment]
+    with session_scope(database_url) as s:
+        assert s.get_one(Run, run_id).status is RunStatus.ACTIVE
 
 
 def test_a_message_is_queued_once_per_key(database_url):
