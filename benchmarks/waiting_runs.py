@@ -179,10 +179,8 @@ def main() -> None:
     stack = Stack(settings)
     try:
         t = time.monotonic()
-        stack.start_prefect_server()
-        stack.start_smtp()
-        stack.start_forms()
-        runner = stack.start_runner()
+        stack.start_all()
+        runner = stack.child("runner")
         print(f"stack up in {time.monotonic() - t:.1f}s (data in {data}); the runner runs at "
               f"most {settings.runner_limit} passes at once")
 

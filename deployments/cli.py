@@ -269,12 +269,8 @@ def up() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with console.status("starting the Prefect server…"):
-            stack.start_prefect_server()
-        with console.status("starting the SMTP server, forms app and runner…"):
-            stack.start_smtp()
-            stack.start_forms()
-            stack.start_runner()
+        with console.status("starting the Prefect server, SMTP server, forms app and runner…"):
+            stack.start_all()
     except (RuntimeError, TimeoutError) as exc:
         stack.stop()
         raise _fail(str(exc)) from None

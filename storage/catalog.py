@@ -27,6 +27,7 @@ from pydantic import (
 from storage.names import check_email, check_name
 
 DEFAULT_CATALOG_DIR = Path(__file__).parent / "catalog"
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
 CATALOG_FILES = ("departments.yaml", "modules.yaml", "positions.yaml", "rules.yaml",
                  "permissions.yaml")
 Locale = Literal["zh_CN", "en"]
@@ -353,7 +354,9 @@ def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
 def _read(directory: Path, name: str, model: type[Strict], errors: list[CatalogError]) -> Any:
     path = directory / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when PyYAML has it (its wheels do): the same documents, read five
+        # times faster, and every CLI call, pass and server reads the catalog.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except FileNotFoundError:
         errors.append(CatalogError(name, "(file)", "file is missing"))
         return None

@@ -7,6 +7,7 @@ import json
 import mailbox
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,18 @@ class Live:
     @property
     def api(self) -> str:
         return self.settings.prefect_api_url
+
+    def stop_runner(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the runner (a SIGKILL is a crash) and forget it."""
+        runner = self.stack.child("runner")
+        runner.stop(sig)
+        self.stack.children.remove(runner)
+
+    def restart_runner(self, sig: int = signal.SIGTERM, **env: str) -> None:
+        """Stop the runner and start it again, with `env` (a failpoint, a limit) or, with
+        none, as `jieli up` starts it."""
+        self.stop_runner(sig)
+        self.stack.start_runner(**env)
 
     def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -142,10 +155,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, migrated_storage: Path) -> It
     # A ready installation (`jieli db upgrade` once per session), copied.
     shutil.copyfile(migrated_storage, data / "jieli.db")
     try:
-        stack.start_prefect_server()
-        stack.start_smtp()
-        stack.start_forms()
-        stack.start_runner()
+        stack.start_all()
         yield Live(stack, settings)
     finally:
         stack.stop()

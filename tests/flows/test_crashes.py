@@ -32,18 +32,14 @@ HR_OWNER = "liu.fang@example.com"
 def test_killing_the_runner_mid_pass_loses_and_duplicates_nothing(live: Live, point: str):
     marker = live.settings.data_dir / f"failpoint-{point}"
     marker.unlink(missing_ok=True)
-    live.stack.child("runner").stop()
-    live.stack.children.remove(live.stack.child("runner"))
-    live.stack.start_runner(JIELI_FAILPOINTS=point)
+    live.restart_runner(JIELI_FAILPOINTS=point)
 
     hire_email = f"crash.{point}@example.com"
     requests_a_week_old(live)  # so this run asks HR and Technology, once each
     run_id = live.hire(f"崩溃{point}", hire_email, position="python-developer")
     wait_for(marker.exists, 60, what=f"failpoint {point}")
     killed_at = datetime.now(UTC)
-    live.stack.child("runner").stop(signal.SIGKILL)
-    live.stack.children.remove(live.stack.child("runner"))
-    live.stack.start_runner()
+    live.restart_runner(signal.SIGKILL)
 
     live.wait_state(run_id, "Suspended", min_pass=2, timeout=90)
     # python-basics (technology) and the general modules nobody has delivered yet are

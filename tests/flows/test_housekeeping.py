@@ -53,9 +53,7 @@ def test_a_hand_off_landing_while_the_pass_finishes_reaches_the_hire_at_once(
         live: Live):
     marker = live.settings.data_dir / "failpoint-before-suspend"
     marker.unlink(missing_ok=True)
-    live.stack.child("runner").stop()
-    live.stack.children.remove(live.stack.child("runner"))
-    live.stack.start_runner(JIELI_FAILPOINTS="before-suspend")
+    live.restart_runner(JIELI_FAILPOINTS="before-suspend")
     try:
         hire = "qiao.an@example.com"
         live.hire("乔安", hire)
@@ -75,6 +73,4 @@ def test_a_hand_off_landing_while_the_pass_finishes_reaches_the_hire_at_once(
               f"{time.monotonic() - delivered:.1f}s")
     finally:
         marker.unlink(missing_ok=True)
-        live.stack.child("runner").stop()
-        live.stack.children.remove(live.stack.child("runner"))
-        live.stack.start_runner()
+        live.restart_runner()

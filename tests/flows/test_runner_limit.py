@@ -14,9 +14,7 @@ LIMIT = 2
 
 
 def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
-    runner = live.stack.child("runner")
-    runner.stop()
-    live.stack.children.remove(runner)
+    live.stop_runner()
     # Created while no runner is up, so that all of them are due at once when it starts.
     ids = [live.hire(f"排队{i}", f"queue{i}@example.com", position="python-developer")
            for i in range(LIMIT + 2)]
@@ -41,13 +39,6 @@ def test_the_runner_never_runs_more_passes_at_once_than_its_limit(live: Live):
     assert max(seen) == LIMIT, f"processes of the runner over time: {sorted(set(seen))}"
 
 
-def _restart_runner(live: Live, **env: str) -> None:
-    runner = live.stack.child("runner")
-    runner.stop()
-    live.stack.children.remove(runner)
-    live.stack.start_runner(**env)
-
-
 def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live):
     """Each pass is a fork of the runner's fork server, not a new interpreter that imports
     Prefect again (deployments/passes.py): a Prefect upgrade that starts flow runs some other
@@ -55,7 +46,7 @@ def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live
     # The pass waits at a failpoint, so that it is seen however busy the machine (a pass
     # lasts about a second, and one walk of the process table can take that long).
     marker = live.settings.data_dir / "failpoint-after-gates"
-    _restart_runner(live, JIELI_FAILPOINTS="after-gates")
+    live.restart_runner(JIELI_FAILPOINTS="after-gates")
     run_id = live.hire("分叉", "fork@example.com", position="python-developer")
     try:
         wait_for(marker.exists, 90, what="a pass at its failpoint")
@@ -70,7 +61,7 @@ def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live
             marker.unlink(missing_ok=True)
             return live.flow_run(run_id)["state"]["name"] == "Suspended"
         wait_for(suspended, 90, what=f"run {run_id} suspended")
-    _restart_runner(live)  # without the failpoint, as the module's other tests expect
+    live.restart_runner()  # without the failpoint, as the module's other tests expect
 
 
 def test_the_runner_log_says_what_it_serves_and_what_it_recovered(live: Live):

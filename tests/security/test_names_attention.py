@@ -28,19 +28,13 @@ def jieli(stack: Live, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-def restart_runner(stack: Live, **env: str) -> None:
-    stack.stack.child("runner").stop()
-    stack.stack.children.remove(stack.stack.child("runner"))
-    stack.stack.start_runner(**env)
-
-
 def attention(stack: Live, run_id: int) -> tuple:
     (row,) = stack.sql("select attention_at, failures from runs where id = :r", r=run_id)
     return row
 
 
 def test_a_pass_failing_three_times_marks_the_run_and_tells_hr_once(stack: Live):
-    restart_runner(stack, JIELI_FAILPOINTS="after-gates:raise")
+    stack.restart_runner(JIELI_FAILPOINTS="after-gates:raise")
     hired = jieli(stack, "hire", "--name", "失败三次", "--email", "fails@example.com",
                   "--position", "python-developer", "--start", "2026-12-01")
     assert hired.returncode == 0, hired.stderr
@@ -79,7 +73,7 @@ def test_a_pass_failing_three_times_marks_the_run_and_tells_hr_once(stack: Live)
     assert "failpoint after-gates" in row and f"jieli resume {run_id}" in row
 
     # HR fixes the cause (here: the failpoint goes) and resumes: the mark goes, a pass runs.
-    restart_runner(stack)
+    stack.restart_runner()
     resumed = jieli(stack, "resume", str(run_id))
     assert resumed.returncode == 0 and "resumed" in resumed.stdout
     assert attention(stack, run_id) == (None, "[]")
