@@ -258,7 +258,7 @@ class Stack:
 
         return self._spawn(
             "prefect-server",
-            [sys.executable, "-m", "prefect", "server", "start", "--host",
+            [sys.executable, "-m", "deployments.prefect_server", "--host",
              url.hostname or "127.0.0.1", "--port", str(url.port or 4200)],
             ready=lambda: http_ok(f"{self.settings.prefect_api_url}/health"),
             timeout=120, port=(url.hostname or "127.0.0.1", url.port or 4200),
