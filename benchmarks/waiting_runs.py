@@ -34,7 +34,9 @@ from typing import TextIO
 
 import httpx
 
+from deployments.processes import descendants
 from deployments.stack import free_port
+from flows.process_title import PASS_TITLE
 
 LOCKED = "database is locked"
 
@@ -82,29 +84,22 @@ def probe_hr_pages(base_url: str, token: str, run_ids: list[int],
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its descendants, in MB."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0
+    for p in [pid, *descendants(pid)]:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         except OSError:
             continue
-        todo.extend(children(p))
     return total / 1024
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+def passes(runner_pid: int) -> list[int]:
+    """The pass processes below the runner (each named after its run; the runner's fork
+    server, always there, is not one)."""
+    return [pid for pid, (_, command) in descendants(runner_pid).items()
+            if command.startswith(PASS_TITLE)]
 
 
 class PostgresDatabases:
@@ -205,7 +200,7 @@ def main() -> None:
         def count_passes() -> None:
             nonlocal most_at_once
             while not stop_counting.wait(0.2):
-                most_at_once = max(most_at_once, len(children(runner.process.pid)))
+                most_at_once = max(most_at_once, len(passes(runner.process.pid)))
 
         counter = threading.Thread(target=count_passes, daemon=True)
         prober.start()
@@ -223,7 +218,7 @@ def main() -> None:
                                         via="cli").run_id)
         created = time.monotonic() - t0
 
-        def passes() -> dict[int, int]:
+        def pass_numbers() -> dict[int, int]:
             with reading() as s:
                 return {i: repo.get_run(session=s, run_id=i).pass_no for i in ids}
 
@@ -245,13 +240,13 @@ def main() -> None:
         all_waiting = time.monotonic() - t0
         stop_probing.set()
         prober.join(120)
-        while complete and children(runner.process.pid):
+        while complete and passes(runner.process.pid):
             time.sleep(0.2)
         settled = time.monotonic() - t0
         stop_counting.set()
         counter.join(5)
         time.sleep(2)
-        held = children(runner.process.pid)
+        held = passes(runner.process.pid)
         server_mb = rss_mb(stack.child("prefect-server").process.pid)
         runner_mb = rss_mb(runner.process.pid)
 
@@ -260,10 +255,10 @@ def main() -> None:
             print(f"STOPPED after {args.minutes} min: {len(ids)} of {args.runs} runs created, "
                   f"{waiting} suspended; the figures below are partial")
         for run_id in ids[: args.resumes if complete else 0]:
-            before = passes()[run_id]
+            before = pass_numbers()[run_id]
             start = time.monotonic()
             resume_run(run_id)
-            while passes()[run_id] <= before:
+            while pass_numbers()[run_id] <= before:
                 time.sleep(0.05)
             latencies.append(time.monotonic() - start)
             while suspended() < len(ids):

@@ -30,7 +30,7 @@ from flows.start import start_deployment, start_hire
 from flows.sweep import sweep
 from storage.settings import Settings, get_settings
 from tasks.housekeeping import quick_chores, timed_chores
-from tasks.runs import recover_interrupted_runs, resume_requested_runs
+from tasks.runs import notice_cancelled_runs, recover_interrupted_runs, resume_requested_runs
 
 log = logging.getLogger("jieli.runner")
 
@@ -84,6 +84,8 @@ def main() -> None:
         # flow the same way, but cannot take the start form's labelled schema.
         runner._deployment_registry.register_flow(deployment_id, flow)
     log.info("rescheduled %d interrupted run(s)", recover_interrupted_runs())
+    # Passes the previous runner cancelled as it stopped go again now, not at the first chore.
+    notice_cancelled_runs()
     log.info("resume requests: %s", resume_requested_runs())
     if serve_passes_from_a_fork_server():
         log.info("passes are forked from a process that has imported %s", ", ".join(PRELOADED))

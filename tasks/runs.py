@@ -24,7 +24,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Scheduled
@@ -215,6 +215,8 @@ def resume_run(run_id: int, *, clear_attention: bool = False, bring_back: bool =
                 # failed the same way too often; HR's resume retries it whatever it counted.
                 if marked or _count_failed_pass(run_id, flow_run):
                     client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
+            elif stopped_with_the_runner(state):
+                client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
             elif state is not None and state.type in CANCELLED_TYPES and bring_back:
                 # Cancelled, not yet noticed by the sweep, and HR wants it back.
                 client.set_flow_run_state(UUID(flow_run_id), Scheduled(), force=True)
@@ -239,6 +241,17 @@ def resume_run(run_id: int, *, clear_attention: bool = False, bring_back: bool =
 # A cancel in the UI: Cancelling while a pass runs (the runner then kills it), Cancelled at
 # once when the run waits (Prefect's BypassCancellingFlowRunsWithNoInfra rule).
 CANCELLED_TYPES = (StateType.CANCELLING, StateType.CANCELLED)
+# Prefect's runner, when it is stopped (`jieli up` stopping, a restart for an upgrade), cancels
+# the passes it is running with this message (`CancellationManager.cancel_all` in
+# prefect/runner/_cancellation_manager.py). Such a pass was interrupted, as by a crash, not
+# cancelled by a person: the run is scheduled again, and nobody is told.
+RUNNER_STOPPED = "Runner is shutting down."
+
+
+def stopped_with_the_runner(state: State | None) -> bool:
+    """Whether a flow run's state is a pass cancelled because its runner stopped."""
+    return state is not None and state.type == StateType.CANCELLED \
+        and state.message == RUNNER_STOPPED
 
 
 def _bring_back(run_id: int, flow_run_id: str | None, hire_id: int, actor: str) -> bool:
@@ -284,7 +297,10 @@ def _bring_back(run_id: int, flow_run_id: str | None, hire_id: int, actor: str) 
 
 
 def notice_cancelled_runs() -> list[int]:
-    """Mark cancelled the active runs whose flow run was cancelled in Prefect; tell HR once."""
+    """Mark cancelled the active runs whose flow run was cancelled in Prefect; tell HR once.
+
+    A pass cancelled because its runner stopped is scheduled again instead (the runner calls
+    this at its start, and its housekeeping every minute)."""
     with transaction() as session:
         active = {flow_run_id: run_id for run_id, flow_run_id in session.execute(
             select(Run.id, Run.flow_run_id).where(Run.status == RunStatus.ACTIVE,
@@ -295,6 +311,12 @@ def notice_cancelled_runs() -> list[int]:
         cancelled = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[UUID(i) for i in active]),
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=list(CANCELLED_TYPES)))))
+        interrupted = [f for f in cancelled if stopped_with_the_runner(f.state)]
+        for flow_run in interrupted:
+            client.set_flow_run_state(flow_run.id, Scheduled(), force=True)
+            log.warning("run %s: its pass was cancelled when its runner stopped; scheduled "
+                        "again", active[str(flow_run.id)])
+    cancelled = [f for f in cancelled if not stopped_with_the_runner(f.state)]
     noticed = []
     now = clock.now()
     hr = get_catalog().hr().owner

@@ -65,6 +65,15 @@ def migrated_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked slow (a stack, a browser: 20-175 s each) before the quick ones, each in
+    its own order. pytest-xdist (`--dist loadfile --no-loadscope-reorder`, pyproject.toml)
+    hands the next module to whichever worker is free: a long module taken last would keep
+    one worker busy while the others sit idle. Left to itself, xdist orders modules by their
+    number of tests, which says little about their length here."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

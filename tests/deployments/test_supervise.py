@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from deployments.processes import descendants, running
 from deployments.stack import Stack
 from storage.settings import Settings
 from tests.flows.conftest import free_port, wait_for
-from tests.processes import descendants, running
 
 pytestmark = pytest.mark.slow
 

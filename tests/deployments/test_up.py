@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
+from deployments.processes import descendants, running
 from tests.flows.conftest import free_port
-from tests.processes import descendants, running
 
 pytestmark = pytest.mark.slow
 

@@ -22,10 +22,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from deployments.processes import descendants
 from deployments.stack import Stack, free_port, stack_env
 from flows.process_title import PASS_TITLE
 from storage.settings import Settings, SmtpSettings
-from tests.processes import descendants
 
 HR = "liu.fang@example.com"  # the catalog's HR owner: `jieli hire` acts as them
 # How long a test waits for what must happen "at once" (an act moving its run): far below the

@@ -1,4 +1,5 @@
-"""The machine's process tree, as the tests that start processes look at it (Linux /proc)."""
+"""The machine's process tree below a stack's parts, as the tests and benchmarks that start
+them look at it (Linux /proc)."""
 
 from __future__ import annotations
 
