@@ -33,6 +33,8 @@ log = logging.getLogger("jieli.stack")
 # up for RESTART_RESET_AFTER seconds starts again from 1 s.
 RESTART_MAX_DELAY = 60.0
 RESTART_RESET_AFTER = 60.0
+# The order in which `Stack.stop` stops the parts: each before what it calls.
+STOP_ORDER = ("runner", "forms", "smtp", "prefect-server")
 
 
 def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -335,7 +337,13 @@ class Stack:
                     say(f"{name} started again")
 
     def stop(self) -> None:
-        for child in reversed(self.children):
+        """Stop every child, the clients before the servers they call: a runner stopped after
+        the Prefect server spends its shutdown (pausing its schedules) waiting for it, until it
+        is killed 15 s later. A child started again (supervision, a test) is last in
+        `children`, so the order of that list cannot be the order of stopping."""
+        def rank(child: Child) -> int:
+            return STOP_ORDER.index(child.name) if child.name in STOP_ORDER else -1
+        for child in sorted(self.children, key=rank):
             child.stop()
         self.children.clear()
 
