@@ -829,7 +829,8 @@ def revoke_sessions(
 
 @app.command()
 def outbox(
-    send: Annotated[bool, typer.Option("--send", help="Send what is due now")] = False,
+    send: Annotated[bool, typer.Option(
+        "--send", help="Send every waiting message now, retries not yet due included")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include messages already sent")] = False,
 ) -> None:
     """Show the outbox: messages waiting, retrying or failed (and sent, with --all)."""
@@ -841,7 +842,7 @@ def outbox(
     from tasks.env import reading
 
     if send:
-        console.print(f"outbox: {send_pending_mail()}")
+        console.print(f"outbox: {send_pending_mail(retries_too=True)}")
     with reading() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if not all_:

@@ -20,7 +20,7 @@ import aiosmtplib
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.asyncutils import run_coro_as_sync
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from storage import clock
 from storage.models import OutboxMessage, OutboxStatus
@@ -122,8 +122,10 @@ async def _deliver(raw: str, smtp: SmtpSettings) -> None:
         raise PermanentSmtpError(f"unsendable message: {type(exc).__name__}: {exc}") from exc
 
 
-def _due(run_id: int | None, key: str | None, now: datetime) -> list[int]:
-    """The messages due now, with the claims a crash left behind taken up again."""
+def _due(run_id: int | None, key: str | None, now: datetime,
+         retries_too: bool = False) -> list[int]:
+    """The messages due now (`retries_too`: every one waiting, its next try due or not), with
+    the claims a crash left behind taken up again."""
     stale = (OutboxMessage.status == OutboxStatus.SENDING,
              OutboxMessage.claimed_at < now - STALE_CLAIM)
     with transaction() as session:
@@ -140,7 +142,8 @@ def _due(run_id: int | None, key: str | None, now: datetime) -> list[int]:
             .values(status=OutboxStatus.PENDING, resends=OutboxMessage.resends + 1,
                     next_attempt_at=now, last_error=RESENT_NOTE))
         query = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            true() if retries_too else OutboxMessage.next_attempt_at <= now,
         ).order_by(OutboxMessage.id)
         if run_id is not None:
             query = query.where(OutboxMessage.run_id == run_id)
@@ -180,11 +183,14 @@ def _finish(message_id: int, error: Exception | None) -> str:
         return msg.status
 
 
-def send_pending_mail(run_id: int | None = None, key: str | None = None) -> dict[str, int]:
-    """Send the outbox messages that are due (of one run, one key, or all); count outcomes."""
+def send_pending_mail(run_id: int | None = None, key: str | None = None,
+                      retries_too: bool = False) -> dict[str, int]:
+    """Send the outbox messages that are due (of one run, one key, or all); count outcomes.
+    `retries_too` sends the ones waiting for a later try as well: the mail server is back
+    (`jieli outbox --send`), there is no reason to wait for the backoff."""
     smtp = get_settings().smtp
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for message_id in _due(run_id, key, clock.now()):
+    for message_id in _due(run_id, key, clock.now(), retries_too):
         raw = _claim(message_id, clock.now())
         if raw is None:
             continue

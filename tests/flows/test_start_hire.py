@@ -25,21 +25,14 @@ POSITIONS = sorted(load_catalog().positions)
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desk": {"width": 1280, "height": 900}}
 
 
-def sign_in_links(live: Live) -> list[str]:
-    """The sign-in links in HR's mailbox."""
-    found = [re.search(r"(http://\S+/hr/sign-in/confirm\?t=\S+)",
-                       m.get_body(("plain",)).get_content()) for m in live.mail(HR)]
-    return [f.group(1) for f in found if f]
-
-
 def sign_in(live: Live, page) -> None:
     """As HR does: ask for a link, open it from the mailbox, press the button."""
-    already = set(sign_in_links(live))
+    already = set(live.sign_in_links())
     page.goto(f"{live.settings.public_base_url}/hr/sign-in")
     page.fill("#email", HR)
     page.click("button[type=submit]")
     page.get_by_text("登录链接已发出").wait_for()
-    (link,) = wait_for(lambda: set(sign_in_links(live)) - already, 20,
+    (link,) = wait_for(lambda: set(live.sign_in_links()) - already, 20,
                        what="the sign-in email")
     page.goto(link)
     page.click("button[type=submit]")
@@ -149,7 +142,7 @@ def test_the_prefect_run_form_lists_the_positions_and_starts_a_run_like_jieli_hi
                               "runs.hire_id where people.email = 'qin.chuan@example.com'")
              == [(1,)], 60, what="the run started from Prefect's form")
     from_prefect, _ = run_of(live, "qin.chuan@example.com")
-    from_cli = live.hire("卢雪", "lu.xue@example.com", position="python-developer")
+    from_cli = live.hire("卢雪", "lu.xue@example.com", position="python-developer", via="cli")
     runs = {}
     for run_id in (from_prefect, from_cli):
         flow_run = live.wait_state(run_id, "Suspended", min_pass=1)
