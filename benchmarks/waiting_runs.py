@@ -13,8 +13,9 @@ of the stack for "database is locked". The last line is the figures as JSON.
     .venv/bin/python benchmarks/waiting_runs.py --runs 150 --postgres
 
 With `--postgres` the Prefect server and Jieli's storage each get a new database on the
-PostgreSQL server of `--pg-url` (dropped at the end), as docs/DEPLOY.md recommends beyond a
-few dozen hires: Prefect's own SQLite answers "database is locked" under that many runs.
+PostgreSQL server of `--pg-url` (dropped at the end), as docs/DEPLOY.md recommends beyond one
+machine. Without it, Prefect's own SQLite serves, through deployments/prefect_server.py
+(writers wait for the lock; `prefect server start` itself logs "database is locked" here).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
+from uuid import UUID
 
 import httpx
 
@@ -226,8 +228,9 @@ def main() -> None:
             with reading() as s:
                 flow_ids = [repo.get_run(session=s, run_id=i).flow_run_id for i in ids]
             with prefect_client() as client:
-                return sum(1 for f in flow_ids
-                           if f and (st := client.read_flow_run(f).state) and st.is_paused())
+                return sum(1 for f in flow_ids if f is not None and
+                           (st := client.read_flow_run(UUID(f)).state) is not None
+                           and st.is_paused())
 
         last_report = time.monotonic()
         while (waiting := suspended()) < len(ids) and time.monotonic() < deadline:
