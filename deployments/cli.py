@@ -98,6 +98,18 @@ def _refused(exc: Exception) -> typer.Exit:
     return _fail(f"refused: {exc}", REFUSED)
 
 
+def _may_track(ctx: typer.Context) -> str:
+    """The `--as` person, if the matrix lets them `track` HR's area (every run and message,
+    as HR's pages show them: HR and the boss); else the command is refused, audited."""
+    from tasks.permissions import NotPermitted, Target, check
+
+    try:
+        return check(action="track", target=Target("area", "hr", "hr"), via="cli",
+                     by_email=_acting_as(ctx))
+    except NotPermitted as exc:
+        raise _refused(exc) from None
+
+
 def _row(*values: object) -> list[str]:
     """Table cells as literal text: names, subjects and errors are data, never rich markup."""
     return [escape(str(v)) for v in values]
@@ -358,6 +370,7 @@ def deliver(
 
 @app.command()
 def resume(
+    ctx: typer.Context,
     run_id: Annotated[int | None, typer.Argument(help="A run number; none: every run due")] = None,
 ) -> None:
     """Make a run re-evaluate now, or bring back one cancelled in Prefect (or every run due).
@@ -373,6 +386,7 @@ def resume(
         retry_failed_runs,
     )
 
+    by = _may_track(ctx)
     if run_id is None:
         console.print(f"resume requests: {resume_requested_runs()}")
         try:
@@ -381,7 +395,7 @@ def resume(
             err.print("[yellow]Prefect unreachable: failed passes retried later[/yellow]")
         return
     try:
-        resumed = resume_run(run_id, clear_attention=True, bring_back=True)
+        resumed = resume_run(run_id, clear_attention=True, bring_back=True, actor=by)
     except (LookupError, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     if not resumed and _run_status(run_id) == "cancelled":
@@ -813,15 +827,15 @@ def report_effectiveness(
 
 @app.command("revoke-sessions")
 def revoke_sessions(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The address whose HR sessions end now")],
 ) -> None:
     """Sign an address out everywhere (a lost laptop, a person who left); audited."""
-    import getpass
-
     from tasks.sign_in import revoke_sessions as revoke
 
+    by = _may_track(ctx)
     try:
-        ended = revoke(email, by=f"cli:{getpass.getuser()}")
+        ended = revoke(email, by=by)
     except LookupError as exc:
         raise _fail(str(exc).strip("'\"")) from None
     console.print(f"{email}: {ended} session(s) revoked")
@@ -829,6 +843,7 @@ def revoke_sessions(
 
 @app.command()
 def outbox(
+    ctx: typer.Context,
     send: Annotated[bool, typer.Option(
         "--send", help="Send every waiting message now, retries not yet due included")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include messages already sent")] = False,
@@ -841,6 +856,7 @@ def outbox(
     from tasks.email import send_pending_mail
     from tasks.env import reading
 
+    _may_track(ctx)
     if send:
         console.print(f"outbox: {send_pending_mail(retries_too=True)}")
     with reading() as session:
@@ -861,7 +877,7 @@ def outbox(
 
 
 @app.command()
-def runs() -> None:
+def runs(ctx: typer.Context) -> None:
     """List runs: hire, position, state, who blocks it and since when."""
     from uuid import UUID
 
@@ -872,6 +888,7 @@ def runs() -> None:
     from tasks.reports.relay import view_run, waiting_for
     from tasks.runs import UNREACHABLE, prefect_client
 
+    _may_track(ctx)
     now = clock.now()
     locale = get_settings().default_locale
     with reading() as session:

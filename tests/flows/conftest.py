@@ -72,6 +72,7 @@ class Live:
         self.stack.start_runner(**env)
 
     def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+        env = {"JIELI_ACTING_AS": HR, **env}  # as HR, unless `--as` says otherwise
         result = subprocess.run(
             [sys.executable, "-m", "deployments.cli", *args],
             env=stack_env(self.settings, COLUMNS="200", **env), capture_output=True,

@@ -120,7 +120,7 @@ def test_pages_emails_artifacts_and_cli_tables_show_names_and_days_not_codes(
     for command in (["runs"], ["outbox", "--all"], ["catalog", "show"]):
         # Wide enough that no cell is wrapped mid-word. (Not by setting the console's width:
         # undoing that pins every later command's console to the width it had.)
-        result = CliRunner().invoke(cli.app, command, env={"COLUMNS": "400"})
+        result = CliRunner().invoke(cli.app, ["--as", HR, *command], env={"COLUMNS": "400"})
         assert result.exit_code == 0, result.output
         lines = ADDRESS.sub(" ", result.output).splitlines()
         if command == ["catalog", "show"]:  # its first column is the code, on purpose

@@ -126,7 +126,8 @@ def test_a_message_interrupted_after_the_server_got_it_is_resent_with_its_messag
     assert copies[0].get_body(("plain",)).get_content() == \
         copies[1].get_body(("plain",)).get_content()
 
-    shown = CliRunner().invoke(app, ["outbox", "--all"], env={"COLUMNS": "300"})
+    shown = CliRunner().invoke(app, ["--as", "liu.fang@example.com", "outbox", "--all"],
+                               env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
     row = next(line for line in shown.output.splitlines() if "twice@example.com" in line)
     assert "×1" in row and "sent" in row and "same Message-ID" in row

@@ -151,6 +151,26 @@ def test_the_cli_acts_as_a_named_person_and_is_refused_like_anyone_else(
         (BOSS, "cli")]
 
 
+@pytest.mark.parametrize("command", [["runs"], ["outbox"], ["resume"],
+                                     ["revoke-sessions", HR]], ids=lambda c: c[0])
+def test_the_clis_overview_of_every_run_and_message_is_hrs_and_the_bosss(
+        forms: Forms, command: list[str]):  # noqa: F811
+    """`jieli runs`, `outbox`, `resume` and `revoke-sessions` show or move every run and
+    message: the matrix's `track` of HR's area, as on HR's pages. Others are refused,
+    audited, before anything is read or changed."""
+    nobody = cli(*command)
+    assert nobody.exit_code == 2 and "--as EMAIL" in nobody.output
+    owner = cli("--as", MARKETING_OWNER, *command)
+    assert owner.exit_code == 2 and "may not track" in owner.output, owner.output
+    assert audit_rows(forms)[-1] == (MARKETING_OWNER, "refused:track", "area", "hr", "cli")
+    for person in (HR, BOSS):
+        allowed = cli("--as", person, *command)
+        assert allowed.exit_code == 0, allowed.output
+    if command[0] == "revoke-sessions":
+        assert forms.sql("select actor from audit_log where action = 'revoked-sessions'") == [
+            (HR,), (BOSS,)]
+
+
 def test_the_cli_acts_as_the_configured_person_when_no_as_is_given(
         forms: Forms, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
     from storage.settings import get_settings
