@@ -75,7 +75,7 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
     assert f"run #{run_id} resumed" in out, out
     assert live.sql("select status from runs where id = :i", i=run_id) == [("active",)]
     assert live.sql("select actor from audit_log where action = 'run-brought-back' "
-                    "and object_id = :i", i=str(run_id)) == [("hr",)]
+                    "and object_id = :i", i=str(run_id)) == [(HR,)]  # who ran `jieli resume`
     back = live.wait_state(run_id, "Suspended", min_pass=pass_no + 1, timeout=180)
     assert back["id"] == waiting["id"]  # the same flow run: HR's UI link still works
     assert "waiting:marketing" in back["tags"]
