@@ -13,7 +13,7 @@ Prefect's busy_timeout (60 s) instead. Reads outside a transaction are not affec
 PostgreSQL nothing changes.
 
 Prefect has no setting for the begin mode, hence this one replacement, made only while the
-method still reads as expected (tests/flows/test_prefect_sqlite.py notices otherwise).
+method still reads as expected (tests/deployments/test_prefect_server.py notices otherwise).
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ log = logging.getLogger("jieli.prefect_server")
 EXPECTED = 'SQLITE_BEGIN_MODE.set("IMMEDIATE" if with_for_update else "DEFERRED")'
 
 
+def applies() -> bool:
+    """Whether this Prefect begins its SQLite transactions as the replacement expects."""
+    return EXPECTED in inspect.getsource(configurations.AioSqliteConfiguration.begin_transaction)
+
+
 def begin_sqlite_transactions_immediate() -> bool:
     """Make Prefect's SQLite transactions begin IMMEDIATE; False if this Prefect differs."""
     sqlite = configurations.AioSqliteConfiguration
-    if EXPECTED not in inspect.getsource(sqlite.begin_transaction):
+    if not applies():
         log.warning("this Prefect begins its SQLite transactions differently; left as it is")
         return False
     deferred_or_immediate = sqlite.begin_transaction
