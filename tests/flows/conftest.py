@@ -72,10 +72,11 @@ class Live:
         self.stack.start_runner(**env)
 
     def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-        env = {"JIELI_ACTING_AS": HR, **env}  # as HR, unless `--as` says otherwise
+        # As HR (unless `--as` says otherwise), on a terminal wide enough that cells rarely wrap.
+        env = {"JIELI_ACTING_AS": HR, "COLUMNS": "200", **env}
         result = subprocess.run(
             [sys.executable, "-m", "deployments.cli", *args],
-            env=stack_env(self.settings, COLUMNS="200", **env), capture_output=True,
+            env=stack_env(self.settings, **env), capture_output=True,
             text=True, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"jieli {' '.join(args)} failed:\n{result.stdout}\n"

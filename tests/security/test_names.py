@@ -11,14 +11,12 @@ from __future__ import annotations
 import html
 import re
 import subprocess
-import sys
 
 import markupsafe
 import pytest
 from markdown_it import MarkdownIt
 from sqlalchemy import create_engine, text
 
-from deployments.stack import stack_env
 from tests.flows import conftest as flows
 from tests.flows.conftest import Live, blocking_markdown, wait_for
 
@@ -36,11 +34,8 @@ HOSTILE = {
 
 
 def jieli(stack: Live, *args: str) -> subprocess.CompletedProcess:
-    """The CLI as HR runs it (acting as HR), on a terminal wide enough that no cell wraps."""
-    return subprocess.run([sys.executable, "-m", "deployments.cli", *args],
-                          env=stack_env(stack.settings, COLUMNS="400",
-                                        JIELI_ACTING_AS=HR_OWNER), capture_output=True,
-                          text=True, timeout=120)
+    """The CLI as HR runs it, on a terminal wide enough that no cell wraps."""
+    return stack.jieli(*args, check=False, COLUMNS="400")
 
 
 def render_markdown(markdown: str) -> str:

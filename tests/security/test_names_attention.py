@@ -6,12 +6,10 @@ clears the mark and tries again. Real Prefect server, runner and SMTP server.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 
 import pytest
 
-from deployments.stack import stack_env
 from tests.flows import conftest as flows
 from tests.flows.conftest import Live, wait_for
 
@@ -22,10 +20,7 @@ HR_OWNER = "liu.fang@example.com"
 
 
 def jieli(stack: Live, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deployments.cli", *args],
-                          env=stack_env(stack.settings, COLUMNS="400",
-                                        JIELI_ACTING_AS="liu.fang@example.com"),
-                          capture_output=True, text=True, timeout=120)
+    return stack.jieli(*args, check=False, COLUMNS="400")
 
 
 def attention(stack: Live, run_id: int) -> tuple:
