@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tasks.i18n import LOCALES, normalize_locale
+from tasks.i18n import LOCALES, html_lang, other_locale
 
 COOKIE = "jieli_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -56,11 +56,11 @@ class CurrentPage:
 
 def language_switch(locale: str, here: str | None = None) -> dict[str, str]:
     """The link to this page (or to `here`) in the other language, named in that language."""
-    other = "en" if normalize_locale(locale) != "en" else "zh_CN"
+    other = other_locale(locale)
     target = here or _current_page.get()
     name = Locale.parse(other).get_language_name(other) or other
     return {"href": f"/language/{other}?next={quote(target, safe='')}", "label": name,
-            "lang": other.replace("_", "-")}
+            "lang": html_lang(other)}
 
 
 def _local(path: str) -> str:

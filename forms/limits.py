@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forms.language import chosen_in, language_switch
-from tasks.i18n import jinja_env, normalize_locale
+from tasks.i18n import html_lang, jinja_env, normalize_locale
 from tasks.materials import MAX_FILE_BYTES
 
 KB = 1024
@@ -75,7 +75,7 @@ def refusal_page(status: int, kind: str, scope: Scope) -> HTMLResponse:
     # A body too large came from a form: its page (a GET) is there in the other language.
     switch = {"switch": language_switch(locale)} if kind == "body" else {}
     html = jinja_env(locale, "forms").get_template("too_large.html").render(
-        lang="en" if locale == "en" else "zh-CN", locale=locale, kind=kind, **switch,
+        lang=html_lang(locale), locale=locale, kind=kind, **switch,
         files=body_limit(scope["path"]) == HANDOFF_BODY_BYTES,
         limit=f"{MAX_FILE_BYTES // MB} MB")
     return HTMLResponse(html, status_code=status)

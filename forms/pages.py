@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from forms.language import language_switch
 from forms.links import Visit
-from tasks.i18n import jinja_env
+from tasks.i18n import html_lang, jinja_env
 from tasks.links import Spent
 
 
@@ -16,7 +16,7 @@ def page(name: str, locale: str, status: int = 200, here: str | None = None,
          **context: Any) -> HTMLResponse:
     """A page in `locale`, with a link to it (or to `here`) in the other language."""
     env = jinja_env(locale, "forms")
-    html = env.get_template(name).render(lang="en" if locale == "en" else "zh-CN",
+    html = env.get_template(name).render(lang=html_lang(locale),
                                          locale=locale, switch=language_switch(locale, here),
                                          **context)
     return HTMLResponse(html, status_code=status)

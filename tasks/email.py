@@ -26,7 +26,7 @@ from storage import clock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.settings import SmtpSettings, get_settings
 from tasks.env import transaction
-from tasks.i18n import jinja_env, normalize_locale
+from tasks.i18n import html_lang, jinja_env, normalize_locale
 
 # Retry delays after a transient failure (connection refused, 4xx); then the message fails.
 BACKOFF = [timedelta(seconds=s) for s in (5, 30, 120, 600, 1800, 3600, 3600, 3600)]
@@ -47,7 +47,7 @@ def render(template: str, *, to: Recipient, **context: Any) -> EmailMessage:
     """An EmailMessage (text and HTML, UTF-8) from email/<template>.txt and .html."""
     locale = normalize_locale(to.locale)
     env = jinja_env(locale)
-    ctx = {"lang": "en" if locale == "en" else "zh-CN", "name": to.name, **context}
+    ctx = {"lang": html_lang(locale), "name": to.name, **context}
     txt = env.get_template(f"email/{template}.txt")
     subject = "".join(txt.blocks["subject"](txt.new_context(ctx))).strip()
     body = "".join(txt.blocks["body"](txt.new_context(ctx))).strip() + "\n"

@@ -31,6 +31,16 @@ def normalize_locale(locale: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def html_lang(locale: str | None) -> str:
+    """The locale as HTML's `lang` attribute names it: 'zh-CN', 'en'."""
+    return normalize_locale(locale).replace("_", "-")
+
+
+def other_locale(locale: str | None) -> str:
+    """The installation's other language: the one a page's language switch offers."""
+    return "zh_CN" if normalize_locale(locale) == "en" else "en"
+
+
 @lru_cache(maxsize=len(LOCALES))
 def translations(locale: str) -> Translations:
     locale = normalize_locale(locale)
