@@ -35,15 +35,14 @@ SIMULATION_DEPLOYMENT = "simulation"
 
 
 def prepare_environment(workdir: Path, prefect_api_url: str) -> None:
-    """Point Prefect (read once, at its import) and Jieli at this simulation's places."""
+    """Point Prefect (read once, at its import) at this simulation's places; Jieli's settings
+    are the simulator's (`Simulator.installation`)."""
     os.environ.update({
         "PREFECT_API_URL": prefect_api_url,
-        "JIELI_PREFECT_API_URL": prefect_api_url,
         "PREFECT_HOME": str(workdir / "prefect"),
         "PREFECT_LOCAL_STORAGE_PATH": str(workdir / "prefect" / "results"),
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
-        "JIELI_DEPLOYMENT": SIMULATION_DEPLOYMENT,
     })
     from storage.settings import Settings
 
@@ -104,8 +103,16 @@ class Simulator:
         self.smtp.start()
         self.forms_port = free_port()
         self._server: Any = None
+        from storage.settings import get_settings, use_settings
+
+        # The installation's settings, which each scenario's are made from (`_use_storage`),
+        # with this simulation's Prefect server and a deployment of its own; `close` puts the
+        # process's settings back.
+        self.installation = get_settings().model_copy(update={
+            "prefect_api_url": prefect_api_url, "deployment": SIMULATION_DEPLOYMENT})
+        self._outer = use_settings(self.installation)
         # The catalog the scenarios play against (the installation's, or the default one).
-        self.catalog_dir = os.environ.get("JIELI_CATALOG_DIR")
+        self.catalog_dir = self.installation.catalog_dir
 
     def close(self) -> None:
         from prefect.logging.handlers import APILogWorker
@@ -115,6 +122,9 @@ class Simulator:
         if self._server is not None:
             self._server.should_exit = True
         self.smtp.stop()
+        from storage.settings import use_settings
+
+        use_settings(self._outer)
 
     def _serve_forms(self) -> None:
         import uvicorn
@@ -135,32 +145,18 @@ class Simulator:
     def _use_storage(self, index: int, scenario: Scenario) -> None:
         """Fresh storage and settings for one scenario (materials belong to the company)."""
         from deployments.cli import prepare_storage
-        from storage.db import get_engine
-        from storage.settings import get_settings
-        from tasks.env import get_catalog
+        from storage.settings import SmtpSettings, use_settings
 
+        place = self.workdir / f"scenario-{index}"
         # Only the simulation's own places: never the installation's database or mail server.
-        for name in ("JIELI_SMTP__USER", "JIELI_SMTP__PASSWORD", "JIELI_FAILPOINTS"):
-            os.environ.pop(name, None)
-        os.environ.update({
-            "JIELI_DATA_DIR": str(self.workdir / f"scenario-{index}"),
-            "JIELI_DATABASE_URL": "",
-            "JIELI_SMTP__HOST": "127.0.0.1",
-            "JIELI_SMTP__PORT": str(self.smtp_port),
-            "JIELI_SMTP__TLS": "false",
-            "JIELI_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.forms_port}",
-        })
-        catalog_dir = self._catalog_for(scenario, self.workdir / f"scenario-{index}")
-        if catalog_dir is None:
-            os.environ.pop("JIELI_CATALOG_DIR", None)
-        else:
-            os.environ["JIELI_CATALOG_DIR"] = str(catalog_dir)
-        get_settings.cache_clear()
-        get_catalog.cache_clear()
-        get_engine.cache_clear()
+        use_settings(self.installation.model_copy(update={
+            "data_dir": place, "database_url": "", "failpoints": "",
+            "smtp": SmtpSettings(host="127.0.0.1", port=self.smtp_port, tls=False),
+            "public_base_url": f"http://127.0.0.1:{self.forms_port}",
+            "catalog_dir": self._catalog_for(scenario, place)}))
         prepare_storage()
 
-    def _catalog_for(self, scenario: Scenario, place: Path) -> str | Path | None:
+    def _catalog_for(self, scenario: Scenario, place: Path) -> Path | None:
         """The catalog directory this scenario plays against: the simulation's, or a copy of it
         with the calendar the scenario names (a company that chose another calendar)."""
         if scenario.calendar is None:
@@ -189,7 +185,7 @@ class Simulator:
         if self._server is None:
             self._serve_forms()
         self.mailbox.messages.clear()
-        zone = ZoneInfo(os.environ.get("JIELI_TIMEZONE", "Asia/Shanghai"))
+        zone = ZoneInfo(self.installation.timezone)
         first_day = datetime.combine(scenario.hire.start, datetime.min.time(), tzinfo=zone)
         self.clock = clock.VirtualClock(first_day + timedelta(hours=9))
         clock.use_clock(self.clock)

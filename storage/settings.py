@@ -117,7 +117,29 @@ def _sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'jieli.db').resolve()}"
 
 
-@lru_cache
+_chosen: Settings | None = None  # set by `use_settings`
+
+
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
+    """The process's settings: the ones `use_settings` chose, else the environment's
+    (JIELI_*), read once."""
+    return _chosen if _chosen is not None else _from_environment()
+
+
+@lru_cache
+def _from_environment() -> Settings:
     return Settings()
+
+
+def use_settings(settings: Settings | None) -> Settings | None:
+    """Make `settings` the process's settings (None: the environment's again); returns the
+    ones chosen before, for the caller to put back.
+
+    For a process that holds several installations one after another: `jieli simulate` plays
+    each scenario on storage of its own, and a test makes an installation of its own. The
+    settings are passed in whole, never written to os.environ for `get_settings` to read
+    again: what depends on them (the engine per storage URL, the catalog per settings) follows
+    the settings object, so nothing needs clearing."""
+    global _chosen
+    before, _chosen = _chosen, settings
+    return before

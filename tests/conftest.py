@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from storage.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("JIELI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -46,6 +49,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def configure() -> Iterator[Callable[..., Settings]]:
+    """Configure this process's installation otherwise for the rest of the test:
+    `configure(default_locale="en")`, `configure(smtp_port=port)` (tests/installation.py)."""
+    from tests.installation import changed
+
+    with ExitStack() as changes:
+        yield lambda **fields: changes.enter_context(changed(**fields))
 
 
 @pytest.fixture(scope="session")

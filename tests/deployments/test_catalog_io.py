@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
@@ -22,6 +21,7 @@ from storage.catalog import DEFAULT_CATALOG_DIR, load_catalog
 from storage.settings import get_settings
 from tasks.env import get_catalog
 from tests.forms.conftest import Forms, forms, ready_forms  # noqa: F401  (the fixture)
+from tests.installation import Configure
 from tests.security.conftest import sign_in
 
 HR = "liu.fang@example.com"
@@ -37,11 +37,6 @@ def cli(*args: str | Path, as_: str | None = HR) -> Result:
 
     acting = ["--as", as_] if as_ else []
     return CliRunner().invoke(app, [*acting, *map(str, args)])
-
-
-def use_locale(monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
-    monkeypatch.setenv("JIELI_DEFAULT_LOCALE", locale)
-    get_settings.cache_clear()
 
 
 def catalog_copy(tmp_path: Path, name: str = "edited") -> Path:
@@ -145,9 +140,8 @@ def test_export_refuses_a_directory_that_is_not_empty_unless_forced(forms: Forms
 
 
 def test_export_and_import_are_refused_without_a_person_or_to_a_department_owner(
-        forms: Forms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
-    monkeypatch.delenv("JIELI_ACTING_AS", raising=False)
-    get_settings.cache_clear()
+        forms: Forms, tmp_path: Path, configure: Configure):  # noqa: F811
+    configure(acting_as="")  # whatever the environment says
     out, before = tmp_path / "out", unchanged(forms)
     nobody = cli("catalog", "export", out, as_=None)
     assert nobody.exit_code == 2 and "--as EMAIL" in nobody.output
@@ -167,12 +161,12 @@ def test_export_and_import_are_refused_without_a_person_or_to_a_department_owner
 
 
 def test_an_edited_quiz_goes_out_in_the_yaml_and_into_a_new_installation(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path):
+        tmp_path: Path, migrated_storage: Path):
     from tasks.module_versions import add_material, archive_material
 
     module, out = "customer-communication", tmp_path / "exported"
     (tmp_path / "a").mkdir()
-    with ready_forms(tmp_path / "a", monkeypatch, migrated_storage) as first:
+    with ready_forms(tmp_path / "a", migrated_storage) as first:
         assert cli("catalog", "export", tmp_path / "before").exit_code == 0
         assert cli("catalog", "check", tmp_path / "before").exit_code == 0
         edit_quiz_question(module, MARKETING_OWNER)
@@ -193,7 +187,7 @@ def test_an_edited_quiz_goes_out_in_the_yaml_and_into_a_new_installation(
     assert "objection-cases" not in materials and "客户异议处理视频" in materials.values()
 
     (tmp_path / "b").mkdir()
-    with ready_forms(tmp_path / "b", monkeypatch, migrated_storage) as fresh:
+    with ready_forms(tmp_path / "b", migrated_storage) as fresh:
         imported = cli("catalog", "import", out)
         assert imported.exit_code == 0, imported.output
         assert "修改的测验：客户沟通：第 1 版 → 第 2 版" in imported.output
@@ -258,7 +252,7 @@ def changed_catalog(tmp_path: Path) -> Path:
 
 
 def test_a_dry_run_says_what_would_change_and_changes_nothing(
-        forms: Forms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+        forms: Forms, tmp_path: Path, configure: Configure):  # noqa: F811
     edited, before = changed_catalog(tmp_path), unchanged(forms)
     dry = cli("catalog", "import", edited, "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -266,12 +260,12 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(
         "新增模块：消防演练（fire-drill）", "修改的测验：企业文化：第 1 版 → 第 2 版",
         "修改的岗位：市场专员（marketing-specialist）", f"试运行 {edited}：没有做任何改动。"]
     assert unchanged(forms) == before
-    use_locale(monkeypatch, "en")
+    configure(default_locale="en")
     english = cli("catalog", "import", edited, "--dry-run").output.splitlines()
     assert english[:3] == ["Modules added: Fire drill (fire-drill)",
                            "Quizzes changed: Company culture: version 1 → 2",
                            "Positions changed: Marketing specialist (marketing-specialist)"]
-    use_locale(monkeypatch, "zh_CN")
+    configure(default_locale="zh_CN")
 
     sign_in(forms, HR)
     raci = "/hr/positions/marketing-specialist"

@@ -15,8 +15,8 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner, Result
 
-from storage.settings import get_settings
 from tests.forms.conftest import Forms, forms  # noqa: F401  (the fixture, for this module)
+from tests.installation import Configure
 
 HR = "liu.fang@example.com"
 MARKETING_OWNER = "li.na@example.com"
@@ -76,11 +76,6 @@ def problems(result: Result) -> list[str]:
             if line.startswith(("line ", "第 "))]
 
 
-def use_locale(monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
-    monkeypatch.setenv("JIELI_DEFAULT_LOCALE", locale)
-    get_settings.cache_clear()
-
-
 EXPECTED = {
     "en": ["line 101: {email}: zhang.wei at example.com is not an email address like "
            "zhang.wei@example.com",
@@ -111,9 +106,9 @@ def _xlsx(tmp: Path) -> Path:
     (_utf8_bom, EN, "en"), (_gb18030, ZH, "zh_CN"), (_xlsx, ZH, "en")],
     ids=["csv-utf8-bom", "csv-gb18030", "xlsx"])
 def test_ten_thousand_employees_with_three_bad_rows(
-        forms: Forms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        forms: Forms, tmp_path: Path, configure: Configure,  # noqa: F811
         write: Callable[[Path], Path], headings: list[str], locale: str):
-    use_locale(monkeypatch, locale)
+    configure(default_locale=locale)
     path = write(tmp_path)
     columns = dict(zip(EN, headings, strict=True))
     expected = [e.format(**columns) for e in EXPECTED[locale]]
@@ -146,8 +141,8 @@ def test_ten_thousand_employees_with_three_bad_rows(
 
 def test_a_changed_row_updates_the_employee_and_says_so(forms: Forms,  # noqa: F811
                                                         tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch):
-    use_locale(monkeypatch, "en")
+                                                        configure: Configure):
+    configure(default_locale="en")
     rows = [employee(i) for i in range(3)]
     first = cli("import", "employees", write_csv(tmp_path / "a.csv", EN, rows, "utf-8"))
     assert first.exit_code == 0 and "3 added, 0 updated, 0 already there" in first.output
@@ -160,8 +155,8 @@ def test_a_changed_row_updates_the_employee_and_says_so(forms: Forms,  # noqa: F
 
 def test_a_missing_column_a_repeated_id_and_who_may_import(forms: Forms,  # noqa: F811
                                                            tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch):
-    use_locale(monkeypatch, "en")
+                                                           configure: Configure):
+    configure(default_locale="en")
     no_email = write_csv(tmp_path / "a.csv", ["工号", "姓名", "部门", "岗位", "入职日期"],
                          [["E1", "张伟", "市场部", "市场专员", "2024-03-05"]], "utf-8")
     result = cli("import", "employees", no_email, "--skip-bad")
@@ -191,8 +186,8 @@ def test_a_missing_column_a_repeated_id_and_who_may_import(forms: Forms,  # noqa
 
 def test_history_metrics_and_rewards_of_imported_employees(forms: Forms,  # noqa: F811
                                                            tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch):
-    use_locale(monkeypatch, "en")
+                                                           configure: Configure):
+    configure(default_locale="en")
     assert cli("import", "employees", write_csv(
         tmp_path / "e.csv", ZH, [employee(i) for i in range(3)], "gb18030")).exit_code == 0
 
@@ -265,8 +260,8 @@ def forms_modules() -> str:
 
 def test_a_file_that_is_no_spreadsheet_is_refused_plainly(forms: Forms,  # noqa: F811
                                                           tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch):
-    use_locale(monkeypatch, "en")
+                                                          configure: Configure):
+    configure(default_locale="en")
     latin = tmp_path / "old.xlsx"
     latin.write_bytes(b"\xff\xfe not a workbook")
     result = cli("import", "employees", latin)

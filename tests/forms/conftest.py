@@ -18,10 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from deployments.stack import free_port
 from storage.db import get_engine
 from storage.settings import get_settings
-from tasks.env import get_catalog
+from tests.installation import installed, settings_for
 
 
 @dataclass
@@ -73,28 +72,20 @@ class Forms:
 
 
 @contextmanager
-def ready_forms(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                migrated_storage: Path) -> Iterator[Forms]:
-    """The forms app on a copy of the ready installation in `data_dir`, Prefect out of reach."""
-    monkeypatch.setenv("JIELI_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-    monkeypatch.setenv("JIELI_PREFECT_CONNECT_RETRIES", "0")  # as `jieli up` runs the forms
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
+def ready_forms(data_dir: Path, migrated_storage: Path) -> Iterator[Forms]:
+    """The forms app on a copy of the ready installation in `data_dir`, Prefect and the mail
+    server out of reach."""
     from forms.app import app
 
     # A ready installation (migrated, catalog loaded), copied rather than migrated again.
     shutil.copyfile(migrated_storage, data_dir / "jieli.db")
-    with TestClient(app) as client:
+    with installed(settings_for(data_dir)), TestClient(app) as client:
         yield Forms(client)
-    get_engine(get_settings().storage_url).dispose()
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
 
 
 @pytest.fixture
-def forms(tmp_path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path) -> Iterator[Forms]:
-    with ready_forms(tmp_path, monkeypatch, migrated_storage) as app:
+def forms(tmp_path, migrated_storage: Path) -> Iterator[Forms]:
+    with ready_forms(tmp_path, migrated_storage) as app:
         yield app
 
 
@@ -102,6 +93,5 @@ def forms(tmp_path, monkeypatch: pytest.MonkeyPatch, migrated_storage: Path) -> 
 def module_forms(tmp_path_factory: pytest.TempPathFactory,
                  migrated_storage: Path) -> Iterator[Forms]:
     """`forms` shared by a whole module: for tests that read one relay set up once."""
-    with pytest.MonkeyPatch.context() as monkeypatch, ready_forms(
-            tmp_path_factory.mktemp("forms"), monkeypatch, migrated_storage) as app:
+    with ready_forms(tmp_path_factory.mktemp("forms"), migrated_storage) as app:
         yield app

@@ -34,13 +34,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deployments.stack import free_port
 from storage import clock
-from storage.settings import get_settings
 from tasks.env import get_catalog
 from tasks.reports.dashboard import Dashboard, DepartmentFigures, Filters, dashboard
 from tests.forms.conftest import Forms, module_forms  # noqa: F401  (the fixture)
 from tests.forms.test_every_page import SIDEWAYS
+from tests.installation import installed, settings_for
 from tests.security.conftest import serving, sign_in
 from tests.visible_text import Reading, visible
 
@@ -140,17 +139,13 @@ def play(virtual: clock.VirtualClock) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def relays(module_forms: Forms) -> Iterator[Relays]:  # noqa: F811
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("JIELI_SMTP__PORT", str(free_port()))  # mail stays in the outbox
-        get_settings.cache_clear()
-        virtual = clock.VirtualClock(at(11, 2, 9))
-        clock.use_clock(virtual)
-        try:
-            runs = play(virtual)
-            yield Relays(module_forms, runs, sign_in(module_forms, HR), virtual)
-        finally:
-            clock.use_clock(clock.SystemClock())
-            get_settings.cache_clear()
+    virtual = clock.VirtualClock(at(11, 2, 9))
+    clock.use_clock(virtual)
+    try:
+        runs = play(virtual)
+        yield Relays(module_forms, runs, sign_in(module_forms, HR), virtual)
+    finally:
+        clock.use_clock(clock.SystemClock())
 
 
 @pytest.fixture(autouse=True)
@@ -220,31 +215,20 @@ def check_two_months(shown: Dashboard) -> None:
     assert shown.other_findings == {}
 
 
-def test_each_database_gives_the_same_figures(database_url: str, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch):
+def test_each_database_gives_the_same_figures(database_url: str, tmp_path: Path):
     """The day arithmetic is each database's own (time zones on PostgreSQL): same figures."""
     from deployments.cli import prepare_storage
-    from storage.db import get_engine
 
-    for name, value in {"JIELI_DATA_DIR": str(tmp_path), "JIELI_DATABASE_URL": database_url,
-                        "JIELI_PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
-                        "JIELI_PREFECT_CONNECT_RETRIES": "0",
-                        "JIELI_SMTP__PORT": str(free_port())}.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
     virtual = clock.VirtualClock(at(11, 2, 9))
     clock.use_clock(virtual)
     try:
-        prepare_storage()
-        play(virtual)
-        check_november(board(NOVEMBER))
-        check_two_months(board(TWO_MONTHS))
+        with installed(settings_for(tmp_path, database_url=database_url)):
+            prepare_storage()
+            play(virtual)
+            check_november(board(NOVEMBER))
+            check_two_months(board(TWO_MONTHS))
     finally:
         clock.use_clock(clock.SystemClock())
-        get_engine(database_url).dispose()
-        get_settings.cache_clear()
-        get_catalog.cache_clear()
 
 
 def test_the_page_shows_the_figures_names_and_progress(relays: Relays):
@@ -381,7 +365,7 @@ def test_the_boss_reads_it_too_and_nobody_signed_out_does(relays: Relays):
 @pytest.fixture(scope="module")
 def served(relays: Relays) -> Iterator[str]:
     """The forms app behind uvicorn, on the relays' storage."""
-    with pytest.MonkeyPatch.context() as monkeypatch, serving(monkeypatch) as base:
+    with serving() as base:
         yield base
 
 

@@ -21,9 +21,9 @@ from deployments.simulate import Mailbox
 from deployments.stack import free_port
 from storage import repo
 from storage.catalog import Quiz
-from storage.settings import get_settings
 from tasks.env import get_catalog
 from tests.forms.conftest import Forms
+from tests.installation import Configure
 from tests.security.conftest import emailed_links, sign_in
 
 OWNER = "li.na@example.com"  # marketing's owner
@@ -73,15 +73,14 @@ class Dept:
 
 
 @pytest.fixture
-def dept(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dept]:
+def dept(forms: Forms, configure: Configure) -> Iterator[Dept]:
     from tasks.handoff import deliver_materials
     from tasks.learning import assign_ready_modules
 
     inbox, port = Mailbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
-    get_settings.cache_clear()
+    configure(smtp_port=port)
     try:
         run_id = forms.start_run()
         deliver_materials(module_code=MODULE, by_email=OWNER, via="cli", items=[

@@ -22,9 +22,9 @@ from aiosmtpd.controller import Controller
 from deployments.simulate import Mailbox
 from deployments.stack import free_port
 from storage import repo
-from storage.settings import get_settings
 from tests.forms.conftest import Forms
 from tests.forms.test_every_page import ENGLISH, HALF_WIDTH, SIDEWAYS
+from tests.installation import Configure
 from tests.security.conftest import serving
 from tests.visible_text import Reading
 
@@ -62,7 +62,7 @@ class Site:
 
 
 @pytest.fixture
-def site(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+def site(forms: Forms, configure: Configure) -> Iterator[Site]:
     """A marketing specialist studying customer communication (its materials handed off as
     links), culture handed off by HR; mail to a real SMTP server; the app behind uvicorn."""
     from tasks.handoff import deliver_materials
@@ -71,8 +71,7 @@ def site(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     inbox, port = Mailbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
-    get_settings.cache_clear()
+    configure(smtp_port=port)
     try:
         run_id = forms.start_run()
         deliver_materials(module_code=MODULE, by_email=OWNER, via="cli", items=[
@@ -83,7 +82,7 @@ def site(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
             repo.MaterialItem(material_code=code, link=f"https://pan.example.com/s/c{n}")
             for n, code in enumerate(("culture-handbook", "company-history"), 1)])
         assert set(assign_ready_modules.fn(run_id)) == {MODULE, "culture"}
-        with serving(monkeypatch) as base:
+        with serving() as base:
             yield Site(forms, base, inbox)
     finally:
         smtp.stop()

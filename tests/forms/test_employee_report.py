@@ -24,6 +24,7 @@ from tasks.env import get_catalog
 from tasks.import_columns import Kind
 from tests.forms.conftest import Forms
 from tests.forms.relay import APPRAISER, HIRE, HR, MARKETING_OWNER, assignment_of, play_relay
+from tests.installation import installed, settings_for
 from tests.security.conftest import serving, sign_in
 from tests.visible_text import Reading, visible
 
@@ -365,7 +366,7 @@ SIDEWAYS = """() => {
 
 @pytest.fixture
 def site(scene: Scene) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as monkeypatch, serving(monkeypatch) as base:
+    with serving() as base:
         yield base
 
 
@@ -456,26 +457,18 @@ def test_a_longer_history_costs_no_more_queries(forms: Forms, tmp_path: Path):
 
 
 def test_the_list_and_the_report_read_the_same_on_sqlite_and_postgresql(
-        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        database_url: str, tmp_path: Path):
     """The list's union of hires and imported employees, its search and its order, and the
     report's reads, on both databases."""
-    from deployments.stack import free_port
     from storage import repo
-    from storage.db import get_engine, session_scope, upgrade
-    from storage.settings import get_settings
+    from storage.db import session_scope, upgrade
     from tasks.reports.employee import employee_report, find_employees
     from tasks.runs import start_onboarding
 
-    monkeypatch.setenv("JIELI_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-    monkeypatch.setenv("JIELI_PREFECT_CONNECT_RETRIES", "0")
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
-    upgrade(database_url)
-    with session_scope(database_url) as session:
-        repo.sync_catalog(session=session, catalog=get_catalog())
-    try:
+    with installed(settings_for(tmp_path, database_url=database_url)):
+        upgrade(database_url)
+        with session_scope(database_url) as session:
+            repo.sync_catalog(session=session, catalog=get_catalog())
         _import(tmp_path, Kind.EMPLOYEES, "e.csv", EMPLOYEES)
         _import(tmp_path, Kind.METRICS, "m.csv", METRICS)
         start_onboarding(name="张伟", email=HIRE, position="marketing-specialist",
@@ -492,7 +485,3 @@ def test_the_list_and_the_report_read_the_same_on_sqlite_and_postgresql(
         assert report.identity.employee_ids == ("E1001",) and len(report.training) == 6
         assert report.work.metrics == ("销售额", "客户数")
         assert [m.values for m in report.work.months] == [(100, 7), (1234.5, 9)]
-    finally:
-        get_engine(database_url).dispose()
-        get_settings.cache_clear()
-        get_catalog.cache_clear()

@@ -23,9 +23,7 @@ from typing import Any
 
 import pytest
 
-from deployments.stack import free_port
 from storage import clock
-from storage.settings import get_settings
 from tasks.dates import local_date
 from tasks.env import get_catalog
 from tests.forms.conftest import Forms, module_forms  # noqa: F401  (the fixture)
@@ -92,22 +90,19 @@ class Site:
 def site(module_forms: Forms) -> Iterator[Site]:  # noqa: F811
     """A marketing specialist who joined 40 days ago: materials partly handed off, modules
     assigned, one quiz passed, the appraisal due; HR signed in."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("JIELI_SMTP__PORT", str(free_port()))  # mail stays in the outbox
-        get_settings.cache_clear()
-        with serving(monkeypatch) as base:
-            forms = module_forms
-            run_id = play_relay(forms, local_date(clock.now()) - timedelta(days=40))
-            spent = "/handoff/customer-communication?t=" + forms.token(
-                "handoff", MARKETING_OWNER, "customer-communication")
-            materials = get_catalog().modules["customer-communication"].materials
-            answer = forms.client.post(spent, data={
-                f"link-{m.code}": f"pan.example.com/s/{m.code}" for m in materials})
-            assert answer.status_code == 200, answer.text
-            yield Site(forms=forms, base=base, run_id=run_id,
-                       hr_session=sign_in(forms, HR), sign_in_link=sign_in_link(forms, HR),
-                       spent_link=spent,
-                       people={name for (name,) in forms.sql("select name from people")})
+    with serving() as base:
+        forms = module_forms
+        run_id = play_relay(forms, local_date(clock.now()) - timedelta(days=40))
+        spent = "/handoff/customer-communication?t=" + forms.token(
+            "handoff", MARKETING_OWNER, "customer-communication")
+        materials = get_catalog().modules["customer-communication"].materials
+        answer = forms.client.post(spent, data={
+            f"link-{m.code}": f"pan.example.com/s/{m.code}" for m in materials})
+        assert answer.status_code == 200, answer.text
+        yield Site(forms=forms, base=base, run_id=run_id,
+                   hr_session=sign_in(forms, HR), sign_in_link=sign_in_link(forms, HR),
+                   spent_link=spent,
+                   people={name for (name,) in forms.sql("select name from people")})
 
 
 @dataclass

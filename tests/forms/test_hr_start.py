@@ -4,7 +4,7 @@ every typed value kept, a clear answer for a hire already onboarding, then the r
 from __future__ import annotations
 
 from tests.forms.conftest import Forms
-from tests.security.conftest import BOSS, HR, no_mail_server, sign_in  # noqa: F401
+from tests.security.conftest import BOSS, HR, sign_in
 
 NEW_HIRE = {"name": "王芳", "email": "wang.fang@example.com",
             "position": "python-developer", "start": "2026-12-07", "language": "en"}

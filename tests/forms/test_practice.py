@@ -24,11 +24,11 @@ from httpx import Response
 from deployments.simulate import Mailbox
 from deployments.stack import free_port
 from storage import clock
-from storage.settings import get_settings
 from tasks.dates import local_date
 from tasks.i18n import gettext
 from tasks.labels import names
 from tests.forms.conftest import Forms
+from tests.installation import Configure
 
 OWNER = "wang.lei@example.com"  # technology's owner: coaches and grades Python basics
 MANAGER = "emily.chen@example.com"  # technology's manager: appraises python developers
@@ -96,7 +96,7 @@ class Practice:
 
 
 @contextmanager
-def practice_on(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
+def practice_on(forms: Forms, configure: Configure) -> Iterator[Practice]:
     """Python basics handed off by technology and assigned to the hire; its practice legs
     opened (as a pass of the run opens them), their emails going to a real SMTP server."""
     from tasks.handoff import deliver_materials
@@ -106,8 +106,7 @@ def practice_on(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pract
     inbox, port = Mailbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
-    get_settings.cache_clear()
+    configure(smtp_port=port)
     try:
         run_id = forms.start_run(position="python-developer")
         deliver_materials(module_code=MODULE, by_email=OWNER, via="cli")
@@ -119,8 +118,8 @@ def practice_on(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pract
 
 
 @pytest.fixture
-def practice(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
-    with practice_on(forms, monkeypatch) as p:
+def practice(forms: Forms, configure: Configure) -> Iterator[Practice]:
+    with practice_on(forms, configure) as p:
         yield p
 
 

@@ -25,6 +25,7 @@ from tests.forms.test_practice import (
     said,
     today,
 )
+from tests.installation import Configure
 from tests.security.conftest import server  # noqa: F401  (the fixture, for this module)
 
 pytestmark = pytest.mark.slow
@@ -36,9 +37,9 @@ FILE_NAME = "CSV_summary_program_second_version_with_unit_tests_and_readme.pdf"
 
 @pytest.fixture
 def practice(forms: Forms, server: str,  # noqa: F811  (the fixture)
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Practice]:
+             configure: Configure) -> Iterator[Practice]:
     """The practice legs opened once the app is served, so the emails link to it."""
-    with practice_on(forms, monkeypatch) as p:
+    with practice_on(forms, configure) as p:
         yield p
 
 

@@ -18,18 +18,12 @@ import uvicorn
 
 from deployments.stack import free_port
 from storage import clock
-from storage.settings import get_settings
 from tests.forms.conftest import Forms, forms  # noqa: F401  (the fixture, for this package)
+from tests.installation import changed
 
 HR = "liu.fang@example.com"
 BOSS = "boss@example.com"
 HIRE = "zhang.wei@example.com"
-
-
-@pytest.fixture(autouse=True)
-def no_mail_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mail sent after an answer goes to a port nobody listens on (it stays in the outbox)."""
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(free_port()))
 
 
 @pytest.fixture
@@ -42,29 +36,29 @@ def virtual_clock() -> Iterator[clock.VirtualClock]:
 
 
 @contextmanager
-def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The forms app behind a real HTTP server on a free port, its public base URL."""
+def serving() -> Iterator[str]:
+    """The forms app behind a real HTTP server on a free port, its public base URL (the links
+    in emails sent meanwhile lead there)."""
     from forms.app import app
 
     port = free_port()
-    monkeypatch.setenv("JIELI_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-    get_settings.cache_clear()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "the forms app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
+    with changed(public_base_url=f"http://127.0.0.1:{port}"):
+        thread = threading.Thread(target=uv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not uv.started:
+            assert time.monotonic() < deadline, "the forms app did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        uv.should_exit = True
     thread.join(10)
 
 
 @pytest.fixture
-def server(forms: Forms, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+def server(forms: Forms) -> Iterator[str]:  # noqa: F811
     """The forms app behind a real HTTP server on a free port, its public base URL."""
-    with serving(monkeypatch) as url:
+    with serving() as url:
         yield url
 
 

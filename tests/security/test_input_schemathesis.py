@@ -16,11 +16,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deployments.stack import free_port
-from storage.db import get_engine
-from storage.settings import get_settings
-from tasks.env import get_catalog
 from tests.forms.conftest import Forms
+from tests.installation import installed, settings_for
 
 # Link action of each path's first segment, and who the genuine link is for.
 ACTIONS = {"handoff": ("handoff", "li.na@example.com"), "study": ("study", "zhang.wei@example.com"),
@@ -31,11 +28,7 @@ ACTIONS = {"handoff": ("handoff", "li.na@example.com"), "study": ("study", "zhan
 @pytest.fixture(scope="module")
 def forms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forms]:
     """The forms app on its own SQLite storage, with a run, a delivery and an assignment."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("JIELI_DATA_DIR", str(tmp_path_factory.mktemp("schemathesis")))
-        env.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-        get_settings.cache_clear()
-        get_catalog.cache_clear()
+    with installed(settings_for(tmp_path_factory.mktemp("schemathesis"))):
         from deployments.cli import prepare_storage
         from forms.app import app
         from tasks.handoff import deliver_materials
@@ -48,9 +41,6 @@ def forms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forms]:
             deliver_materials(module_code="culture", by_email="liu.fang@example.com", via="cli")
             assign_ready_modules.fn(run_id)
             yield forms
-        get_engine(get_settings().storage_url).dispose()
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
 
 
 def test_no_generated_request_gives_a_server_error(forms_app: Forms):

@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 
 from deployments.stack import free_port
 from storage import clock, repo
-from storage.db import get_engine
 from storage.models import OutboxMessage
-from storage.settings import get_settings
-from tasks.env import get_catalog, transaction
+from storage.settings import SmtpSettings, get_settings
+from tasks.env import transaction
+from tests.installation import installed, settings_for
 
 
 @dataclass
@@ -60,28 +60,21 @@ class Mail:
 
 
 @pytest.fixture
-def mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mail]:
-    port = free_port()
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
+def mail(tmp_path: Path) -> Iterator[Mail]:
     from deployments.cli import prepare_storage
 
-    prepare_storage()
+    port = free_port()
     server = Controller(Mailbox(tmp_path / "mail"), hostname="127.0.0.1", port=port)
     server.start()
     virtual = clock.VirtualClock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     clock.use_clock(virtual)
     try:
-        yield Mail(tmp_path / "mail", virtual)
+        with installed(settings_for(tmp_path, smtp=SmtpSettings(port=port))):
+            prepare_storage()
+            yield Mail(tmp_path / "mail", virtual)
     finally:
         clock.use_clock(clock.SystemClock())
         server.stop()
-        get_engine(get_settings().storage_url).dispose()
-        get_settings.cache_clear()
-        get_catalog.cache_clear()
 
 
 def crash_while_sending(message_id: int, *, reached_server: bool) -> None:

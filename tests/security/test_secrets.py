@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from itsdangerous import URLSafeSerializer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from storage.settings import DEV_SECRET, Settings, get_settings
+from storage.settings import DEV_SECRET, Settings
 from tasks.links import SALT
 from tests.forms.conftest import Forms
+from tests.installation import Configure
 from tests.security.conftest import HR
 
 HOW = "secrets.token_urlsafe(48)"
@@ -54,10 +55,9 @@ def forge(action: str, person_id: int, object_id: str) -> str:
 
 
 def test_links_forged_with_the_default_secret_open_nothing(forms: Forms,
-                                                           monkeypatch: pytest.MonkeyPatch):
+                                                           configure: Configure):
     run_id = forms.start_run()
-    monkeypatch.setenv("JIELI_SECRET_KEY", "an-operator-secret-" + "k" * 30)
-    get_settings.cache_clear()
+    configure(secret_key=SecretStr("an-operator-secret-" + "k" * 30))
     hr = forms.person_id(HR)
     sign_in = forge("sign-in", hr, "hr")
     assert forms.client.get(f"/hr/sign-in/confirm?t={sign_in}").status_code == 403

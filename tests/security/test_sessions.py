@@ -7,11 +7,11 @@ import re
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
-import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from storage.settings import get_settings
 from tests.forms.conftest import Forms
+from tests.installation import Configure
 from tests.security.conftest import BOSS, HR, sign_in, sign_in_link
 
 STRONG_SECRET = "s" * 48
@@ -72,11 +72,8 @@ def test_a_sign_in_link_expires_after_15_minutes(forms: Forms, virtual_clock):
     assert sessions(forms) == 0 and forms.client.get("/hr").status_code == 401
 
 
-def test_the_cookie_is_secure_when_links_leave_loopback(forms: Forms,
-                                                         monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("JIELI_PUBLIC_BASE_URL", "https://jieli.example.com")
-    monkeypatch.setenv("JIELI_SECRET_KEY", STRONG_SECRET)
-    get_settings.cache_clear()
+def test_the_cookie_is_secure_when_links_leave_loopback(forms: Forms, configure: Configure):
+    configure(public_base_url="https://jieli.example.com", secret_key=SecretStr(STRONG_SECRET))
     link = sign_in_link(forms, HR)
     morsel = set_cookie(forms.client.post(link, follow_redirects=False))["jieli_hr"]
     assert morsel["secure"] and morsel["httponly"] and morsel["samesite"].lower() == "lax"

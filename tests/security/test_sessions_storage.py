@@ -9,23 +9,18 @@ from datetime import timedelta
 import pytest
 
 from storage import repo
-from storage.settings import get_settings
-from tasks.env import get_catalog, transaction
+from tasks.env import transaction
+from tests.installation import installed, settings_for
 from tests.security.conftest import HR
 
 
 @pytest.fixture
-def storage(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
+def storage(database_url: str, tmp_path) -> Iterator[str]:
     from deployments.cli import prepare_storage
 
-    prepare_storage()
-    yield database_url
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
+    with installed(settings_for(tmp_path, database_url=database_url)):
+        prepare_storage()
+        yield database_url
 
 
 def test_sessions_and_sign_in_limits_hold_on_each_database(storage: str, virtual_clock):

@@ -91,26 +91,16 @@ APPRAISAL = {"coding-assignment": {"practice": 40}}
 
 
 @pytest.fixture
-def storage(tmp_path, monkeypatch: pytest.MonkeyPatch):
+def storage(tmp_path):
     """Real SQLite storage with the default catalog; Prefect out of reach (runs start later)."""
-    from deployments.stack import free_port
-    from storage import clock
-    from storage.db import get_engine
-    from storage.settings import get_settings
-    from tasks.env import get_catalog
-
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
     from deployments.cli import prepare_storage
+    from storage import clock
+    from tests.installation import installed, settings_for
 
-    prepare_storage()
-    yield
-    clock.use_clock(clock.SystemClock())
-    get_engine(get_settings().storage_url).dispose()
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
+    with installed(settings_for(tmp_path)):
+        prepare_storage()
+        yield
+        clock.use_clock(clock.SystemClock())
 
 
 def appraise_python_developer(started_day: int, appraised_day: int) -> tuple[str, str, list]:

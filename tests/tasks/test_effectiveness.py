@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from storage import repo
-from storage.db import get_engine, session_scope, upgrade
-from storage.settings import get_settings
+from storage.db import session_scope, upgrade
 from tasks.env import get_catalog, reading
+from tests.installation import installed, settings_for
 from tests.tasks.planted import HR, METRIC, MODULE, months, plant, write
 
 # With 800 a group, the lift found scatters about ±0.3 points across seeds (σ 3 % between
@@ -22,18 +22,12 @@ COMPLETERS = OTHERS = 800
 
 
 @pytest.fixture
-def storage(database_url: str, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("JIELI_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
-    upgrade(database_url)
-    with session_scope(database_url) as session:
-        repo.sync_catalog(session=session, catalog=get_catalog())
-    yield database_url
-    get_engine(database_url).dispose()
-    get_settings.cache_clear()
+def storage(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with installed(settings_for(tmp_path, database_url=database_url)):
+        upgrade(database_url)
+        with session_scope(database_url) as session:
+            repo.sync_catalog(session=session, catalog=get_catalog())
+        yield database_url
 
 
 def report(locale: str = "zh_CN", module: str = MODULE, metric: str = METRIC):

@@ -11,26 +11,20 @@ from sqlalchemy import text
 
 from storage import repo
 from storage.db import get_engine, session_scope, upgrade
-from storage.settings import get_settings
 from tasks.env import get_catalog
 from tasks.import_columns import Kind
+from tests.installation import installed, settings_for
 
 HR = "liu.fang@example.com"
 
 
 @pytest.fixture
-def storage(database_url: str, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("JIELI_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
-    upgrade(database_url)
-    with session_scope(database_url) as session:
-        repo.sync_catalog(session=session, catalog=get_catalog())
-    yield database_url
-    get_engine(database_url).dispose()
-    get_settings.cache_clear()
+def storage(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with installed(settings_for(tmp_path, database_url=database_url)):
+        upgrade(database_url)
+        with session_scope(database_url) as session:
+            repo.sync_catalog(session=session, catalog=get_catalog())
+        yield database_url
 
 
 def rows(url: str, query: str) -> list[tuple]:

@@ -23,9 +23,10 @@ from deployments.simulate import Mailbox
 from deployments.stack import free_port
 from storage import clock
 from storage.db import get_engine
-from storage.settings import get_settings
+from storage.settings import SmtpSettings, get_settings
 from tasks.dates import is_working_day, working_days_between
 from tasks.env import get_catalog
+from tests.installation import installed, settings_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARKETING_OWNER, HR_OWNER, TECH_OWNER = ("li.na@example.com", "liu.fang@example.com",
@@ -71,28 +72,21 @@ class Office:
 
 
 @pytest.fixture
-def office(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
+def office(tmp_path) -> Iterator[Office]:
     inbox, port = Mailbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    monkeypatch.setenv("JIELI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("JIELI_SMTP__PORT", str(port))
-    monkeypatch.setenv("JIELI_PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
-    get_settings.cache_clear()
-    get_catalog.cache_clear()
     virtual = clock.VirtualClock(datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
     clock.use_clock(virtual)
     from deployments.cli import prepare_storage
 
-    prepare_storage()
     try:
-        yield Office(inbox, virtual)
+        with installed(settings_for(tmp_path, smtp=SmtpSettings(port=port))):
+            prepare_storage()
+            yield Office(inbox, virtual)
     finally:
         clock.use_clock(clock.SystemClock())
         smtp.stop()
-        get_engine(get_settings().storage_url).dispose()
-        get_settings.cache_clear()
-        get_catalog.cache_clear()
 
 
 def _modules_of(position: str, department: str) -> list[str]:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from storage.catalog import ACTIONS
 from tasks.permissions import Grant, NotPermitted, Target, allowed, check
 from tests.forms.conftest import Forms, forms  # noqa: F401  (the fixture, for this module)
+from tests.installation import Configure
 
 MATRIX_FILE = Path(__file__).resolve().parents[2] / "storage" / "catalog" / "permissions.yaml"
 MATRIX = yaml.safe_load(MATRIX_FILE.read_text(encoding="utf-8"))["roles"]
@@ -172,11 +173,8 @@ def test_the_clis_overview_of_every_run_and_message_is_hrs_and_the_bosss(
 
 
 def test_the_cli_acts_as_the_configured_person_when_no_as_is_given(
-        forms: Forms, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
-    from storage.settings import get_settings
-
-    monkeypatch.setenv("JIELI_ACTING_AS", HR)
-    get_settings.cache_clear()
+        forms: Forms, configure: Configure):  # noqa: F811
+    configure(acting_as=HR)  # JIELI_ACTING_AS
     assert cli("hire", *HIRE_ARGS).exit_code == 0
     assert forms.sql("select actor, via from audit_log where action = 'run-started'") == [
         (HR, "cli")]
