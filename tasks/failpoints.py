@@ -5,11 +5,15 @@ marker file `failpoint-after-gates` in the data directory and hangs while the ma
 there, so that a test can kill the runner at exactly that point, or act while the pass is
 under way and then let it go on by removing the marker. With
 JIELI_FAILPOINTS=after-gates:raise the pass fails there instead (an exception, every time).
-Unset (always, outside tests), a failpoint does nothing.
+The same list may be written to the file `failpoints` in the data directory instead: each
+point reads it when reached, so a test arms and disarms points under a running runner, without
+starting a new one (each start costs a runner and its fork server seconds of CPU). Unset and
+absent (always, outside tests), a failpoint does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from storage.settings import get_settings
@@ -19,17 +23,28 @@ class FailpointError(RuntimeError):
     pass
 
 
-def failpoint(name: str) -> None:
+ARMED_FILE = "failpoints"  # in the data directory
+
+
+def _armed() -> list[str]:
     settings = get_settings()
     points = settings.failpoints.split(",")
+    with contextlib.suppress(FileNotFoundError):
+        points += (settings.data_dir / ARMED_FILE).read_text(encoding="utf-8").split(",")
+    return points
+
+
+def failpoint(name: str) -> None:
+    points = _armed()
     if f"{name}:raise" in points:
         raise FailpointError(f"failpoint {name}")
     if name not in points:
         return
+    settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     marker = settings.data_dir / f"failpoint-{name}"
     marker.write_text(name)
     # Hang rather than exit, so the test decides when and how the process dies, or whether
-    # the pass goes on.
-    while marker.exists():
+    # the pass goes on (the marker removed, or the point disarmed).
+    while marker.exists() and name in _armed():
         time.sleep(0.1)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
@@ -27,6 +28,7 @@ from deployments.processes import descendants
 from deployments.stack import Stack, free_port, stack_env
 from flows.process_title import PASS_TITLE
 from storage.settings import Settings, SmtpSettings
+from tasks.failpoints import ARMED_FILE
 
 HR = "liu.fang@example.com"  # the catalog's HR owner: `jieli hire` acts as them
 # How long a test waits for what must happen "at once" (an act moving its run): far below the
@@ -70,6 +72,22 @@ class Live:
         none, as `jieli up` starts it."""
         self.stop_runner(sig)
         self.stack.start_runner(**env)
+
+    @contextmanager
+    def failpoints(self, points: str) -> Iterator[None]:
+        """Passes stop at `points` (tasks/failpoints.py) while the block runs, under the running
+        runner; after it, none does and no pass waits at a marker."""
+        armed = self.settings.data_dir / ARMED_FILE
+        for name in points.split(","):
+            (self.settings.data_dir / f"failpoint-{name.split(':')[0]}").unlink(missing_ok=True)
+        armed.write_text(points, encoding="utf-8")
+        try:
+            yield
+        finally:
+            armed.unlink(missing_ok=True)
+            for name in points.split(","):
+                (self.settings.data_dir / f"failpoint-{name.split(':')[0]}").unlink(
+                    missing_ok=True)
 
     def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         # As HR (unless `--as` says otherwise), on a terminal wide enough that cells rarely wrap.

@@ -33,15 +33,14 @@ HR_OWNER = "liu.fang@example.com"
                                    "before-suspend"])
 def test_killing_the_runner_mid_pass_loses_and_duplicates_nothing(live: Live, point: str):
     marker = live.settings.data_dir / f"failpoint-{point}"
-    marker.unlink(missing_ok=True)
-    live.restart_runner(JIELI_FAILPOINTS=point)
-
-    hire_email = f"crash.{point}@example.com"
-    requests_a_week_old(live)  # so this run asks HR and Technology, once each
-    run_id = live.hire(f"崩溃{point}", hire_email, position="python-developer")
-    wait_for(marker.exists, 60, what=f"failpoint {point}")
-    killed_at = datetime.now(UTC)
-    live.restart_runner(signal.SIGKILL)
+    with live.failpoints(point):
+        hire_email = f"crash.{point}@example.com"
+        requests_a_week_old(live)  # so this run asks HR and Technology, once each
+        run_id = live.hire(f"崩溃{point}", hire_email, position="python-developer")
+        wait_for(marker.exists, 60, what=f"failpoint {point}")
+        killed_at = datetime.now(UTC)
+        live.stop_runner(signal.SIGKILL)
+    live.stack.start_runner()
 
     live.wait_state(run_id, "Suspended", min_pass=2, timeout=90)
     # python-basics (technology) and the general modules nobody has delivered yet are
@@ -94,14 +93,11 @@ def test_a_runner_stopped_while_a_pass_runs_leaves_the_run_to_the_next_runner(li
     again, and it is not taken for a run the boss cancelled: storage keeps it active, HR is
     not emailed."""
     marker = live.settings.data_dir / "failpoint-after-gates"
-    marker.unlink(missing_ok=True)
-    live.restart_runner(JIELI_FAILPOINTS="after-gates")
-    run_id = live.hire("重启", "restart@example.com", position="python-developer")
-    try:
+    with live.failpoints("after-gates"):
+        run_id = live.hire("重启", "restart@example.com", position="python-developer")
         wait_for(marker.exists, 90, what="the pass at its failpoint")
-        live.restart_runner()  # SIGTERM to the group; the new runner has no failpoint
-    finally:
-        marker.unlink(missing_ok=True)
+        live.stop_runner()  # SIGTERM to the group, as `jieli up` stops it
+    live.stack.start_runner()  # the next runner, no failpoint armed
     live.wait_state(run_id, "Suspended", min_pass=1, timeout=PROMPTLY)
     assert_not_taken_for_cancelled(live, run_id)
 

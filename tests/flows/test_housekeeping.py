@@ -52,9 +52,7 @@ def test_hours_of_housekeeping_leave_at_most_two_housekeeping_runs(live: Live):
 def test_a_hand_off_landing_while_the_pass_finishes_reaches_the_hire_at_once(
         live: Live):
     marker = live.settings.data_dir / "failpoint-before-suspend"
-    marker.unlink(missing_ok=True)
-    live.restart_runner(JIELI_FAILPOINTS="before-suspend")
-    try:
+    with live.failpoints("before-suspend"):
         hire = "qiao.an@example.com"
         live.hire("乔安", hire)
         # The pass has decided to wait (nobody had acted) and is about to suspend.
@@ -71,6 +69,3 @@ def test_a_hand_off_landing_while_the_pass_finishes_reaches_the_hire_at_once(
         wait_for(assignment_mail, PROMPTLY, every=0.1, what="the hire's assignment email")
         print(f"delivery during a pass to the hire's email: "
               f"{time.monotonic() - delivered:.1f}s")
-    finally:
-        marker.unlink(missing_ok=True)
-        live.restart_runner()

@@ -46,22 +46,13 @@ def test_passes_are_forked_from_a_process_that_has_imported_the_flows(live: Live
     # The pass waits at a failpoint, so that it is seen however busy the machine (a pass
     # lasts about a second, and one walk of the process table can take that long).
     marker = live.settings.data_dir / "failpoint-after-gates"
-    live.restart_runner(JIELI_FAILPOINTS="after-gates")
-    run_id = live.hire("分叉", "fork@example.com", position="python-developer")
-    try:
+    with live.failpoints("after-gates"):
+        run_id = live.hire("分叉", "fork@example.com", position="python-developer")
         wait_for(marker.exists, 90, what="a pass at its failpoint")
         parents = live.pass_parents()
-        assert parents and all("from multiprocessing.forkserver import main" in p
-                               for p in parents), parents
-    finally:
-        # Every pass at the failpoint goes on (this run's, and any other run's that reaches
-        # it meanwhile) until this run is suspended: a runner stopped during a pass would
-        # leave the pass to its shutdown, which is not what this test is about.
-        def suspended() -> bool:
-            marker.unlink(missing_ok=True)
-            return live.flow_run(run_id)["state"]["name"] == "Suspended"
-        wait_for(suspended, 90, what=f"run {run_id} suspended")
-    live.restart_runner()  # without the failpoint, as the module's other tests expect
+    assert parents and all("from multiprocessing.forkserver import main" in p
+                           for p in parents), parents
+    live.wait_state(run_id, "Suspended", timeout=90)  # disarmed, the pass went on
 
 
 def test_the_runner_log_says_what_it_serves_and_what_it_recovered(live: Live):
