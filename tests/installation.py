@@ -52,3 +52,18 @@ def changed(smtp_port: int | None = None, **fields: Any) -> Iterator[Settings]:
     finally:
         if get_settings() is mine:  # else the installation it changed has ended already
             use_settings(before)
+
+
+@contextmanager
+def ready_storage(data_dir: Path, database_url: str) -> Iterator[str]:
+    """`database_url` migrated and holding the default catalog, as the process's installation
+    for the block (its files in `data_dir`)."""
+    from storage import repo
+    from storage.db import session_scope, upgrade
+    from tasks.env import get_catalog
+
+    with installed(settings_for(data_dir, database_url=database_url)):
+        upgrade(database_url)
+        with session_scope(database_url) as session:
+            repo.sync_catalog(session=session, catalog=get_catalog())
+        yield database_url

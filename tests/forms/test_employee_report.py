@@ -24,7 +24,7 @@ from tasks.env import get_catalog
 from tasks.import_columns import Kind
 from tests.forms.conftest import Forms
 from tests.forms.relay import APPRAISER, HIRE, HR, MARKETING_OWNER, assignment_of, play_relay
-from tests.installation import installed, settings_for
+from tests.installation import ready_storage
 from tests.security.conftest import serving, sign_in
 from tests.visible_text import Reading, visible
 
@@ -460,15 +460,10 @@ def test_the_list_and_the_report_read_the_same_on_sqlite_and_postgresql(
         database_url: str, tmp_path: Path):
     """The list's union of hires and imported employees, its search and its order, and the
     report's reads, on both databases."""
-    from storage import repo
-    from storage.db import session_scope, upgrade
     from tasks.reports.employee import employee_report, find_employees
     from tasks.runs import start_onboarding
 
-    with installed(settings_for(tmp_path, database_url=database_url)):
-        upgrade(database_url)
-        with session_scope(database_url) as session:
-            repo.sync_catalog(session=session, catalog=get_catalog())
+    with ready_storage(tmp_path, database_url):
         _import(tmp_path, Kind.EMPLOYEES, "e.csv", EMPLOYEES)
         _import(tmp_path, Kind.METRICS, "m.csv", METRICS)
         start_onboarding(name="张伟", email=HIRE, position="marketing-specialist",

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from storage import repo
-from storage.db import session_scope, upgrade
 from tasks.env import get_catalog, reading
-from tests.installation import installed, settings_for
+from tests.installation import ready_storage
 from tests.tasks.planted import HR, METRIC, MODULE, months, plant, write
 
 # With 800 a group, the lift found scatters about ±0.3 points across seeds (σ 3 % between
@@ -23,10 +22,7 @@ COMPLETERS = OTHERS = 800
 
 @pytest.fixture
 def storage(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with installed(settings_for(tmp_path, database_url=database_url)):
-        upgrade(database_url)
-        with session_scope(database_url) as session:
-            repo.sync_catalog(session=session, catalog=get_catalog())
+    with ready_storage(tmp_path, database_url):
         yield database_url
 
 

@@ -9,21 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage import repo
-from storage.db import get_engine, session_scope, upgrade
-from tasks.env import get_catalog
+from storage.db import get_engine
 from tasks.import_columns import Kind
-from tests.installation import installed, settings_for
+from tests.installation import ready_storage
 
 HR = "liu.fang@example.com"
 
 
 @pytest.fixture
 def storage(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with installed(settings_for(tmp_path, database_url=database_url)):
-        upgrade(database_url)
-        with session_scope(database_url) as session:
-            repo.sync_catalog(session=session, catalog=get_catalog())
+    with ready_storage(tmp_path, database_url):
         yield database_url
 
 
