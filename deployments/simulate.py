@@ -150,7 +150,7 @@ class Simulator:
         place = self.workdir / f"scenario-{index}"
         # Only the simulation's own places: never the installation's database or mail server.
         use_settings(self.installation.model_copy(update={
-            "data_dir": place, "database_url": "", "failpoints": "",
+            "data_dir": place, "database_url": "",
             "smtp": SmtpSettings(host="127.0.0.1", port=self.smtp_port, tls=False),
             "public_base_url": f"http://127.0.0.1:{self.forms_port}",
             "catalog_dir": self._catalog_for(scenario, place)}))

@@ -76,8 +76,6 @@ class Settings(BaseSettings):
     # The person the `jieli` CLI acts as when no `--as EMAIL` is given (JIELI_ACTING_AS): the
     # CLI is held to the permission matrix like anyone else, so it must name someone.
     acting_as: str = ""
-    # Comma-separated fault-injection points (see tasks/failpoints.py); tests only.
-    failpoints: str = ""
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "Settings":

@@ -1,19 +1,17 @@
 """Fault injection for crash tests: a named point where a pass can be made to stop and hang.
 
-With JIELI_FAILPOINTS=after-gates, a pass that reaches `failpoint("after-gates")` writes a
-marker file `failpoint-after-gates` in the data directory and hangs while the marker is
-there, so that a test can kill the runner at exactly that point, or act while the pass is
-under way and then let it go on by removing the marker. With
-JIELI_FAILPOINTS=after-gates:raise the pass fails there instead (an exception, every time).
-The same list may be written to the file `failpoints` in the data directory instead: each
-point reads it when reached, so a test arms and disarms points under a running runner, without
-starting a new one (each start costs a runner and its fork server seconds of CPU). Unset and
-absent (always, outside tests), a failpoint does nothing.
+A test arms points by writing them, comma-separated, to the file `failpoints` in the data
+directory; each point reads that file when reached, so points are armed and disarmed under a
+running runner (starting a runner for them cost it and its fork server seconds of CPU). With
+`after-gates` armed, a pass that reaches `failpoint("after-gates")` writes a marker file
+`failpoint-after-gates` in the data directory and hangs while the marker is there and the
+point armed, so that a test can kill the runner at exactly that point, or act while the pass
+is under way and then let it go on. With `after-gates:raise` the pass fails there instead (an
+exception, every time). Without the file (always, outside tests) a failpoint does nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 from storage.settings import get_settings
@@ -27,11 +25,11 @@ ARMED_FILE = "failpoints"  # in the data directory
 
 
 def _armed() -> list[str]:
-    settings = get_settings()
-    points = settings.failpoints.split(",")
-    with contextlib.suppress(FileNotFoundError):
-        points += (settings.data_dir / ARMED_FILE).read_text(encoding="utf-8").split(",")
-    return points
+    try:
+        armed = (get_settings().data_dir / ARMED_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return armed.split(",")
 
 
 def failpoint(name: str) -> None:

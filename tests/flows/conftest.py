@@ -67,12 +67,6 @@ class Live:
         runner.stop(sig)
         self.stack.children.remove(runner)
 
-    def restart_runner(self, sig: int = signal.SIGTERM, **env: str) -> None:
-        """Stop the runner and start it again, with `env` (a failpoint, a limit) or, with
-        none, as `jieli up` starts it."""
-        self.stop_runner(sig)
-        self.stack.start_runner(**env)
-
     @contextmanager
     def failpoints(self, points: str) -> Iterator[None]:
         """Passes stop at `points` (tasks/failpoints.py) while the block runs, under the running
