@@ -17,6 +17,9 @@ def csrf(app: Forms) -> str:
 
 def test_hr_starts_a_hire_and_the_runs_page_opens(forms: Forms):
     sign_in(forms, HR)
+    # HR keeps its own modules on the department pages, like any department.
+    runs = forms.client.get("/hr").text
+    assert '<a href="/dept/sign-in">人力资源部自己的模块（资料和测验）：登录部门页面</a>' in runs
     form = forms.client.get("/hr/hires/new")
     assert form.status_code == 200
     assert "为新员工发起入职" in form.text
