@@ -45,7 +45,8 @@ PREFECT_STATES = {"Suspended": N_("Waiting"), "Paused": N_("Waiting"),
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}")
+    label = _("error:")
+    err.print(f"[red]{escape(label)}[/red] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -89,13 +90,14 @@ def _acting_as(ctx: typer.Context, given: str | None = None) -> str:
     """The address the command acts as: `given`, else `--as`, else JIELI_ACTING_AS."""
     email = given or ctx.find_root().obj or get_settings().acting_as
     if not email:
-        raise _fail(f"`jieli {ctx.info_name}` acts as a named person: pass `jieli --as EMAIL "
-                    f"{ctx.info_name} …` or set JIELI_ACTING_AS", REFUSED)
+        raise _fail(_("`jieli %(command)s` acts as a named person: pass `jieli --as EMAIL "
+                      "%(command)s …` or set JIELI_ACTING_AS") % {"command": ctx.info_name},
+                    REFUSED)
     return str(email)
 
 
 def _refused(exc: Exception) -> typer.Exit:
-    return _fail(f"refused: {exc}", REFUSED)
+    return _fail(_("refused: %(reason)s") % {"reason": exc}, REFUSED)
 
 
 def _may_track(ctx: typer.Context) -> str:
@@ -130,7 +132,7 @@ def prepare_storage() -> None:
 def db_upgrade() -> None:
     """Apply the migrations and sync the catalog into storage."""
     prepare_storage()
-    console.print(f"storage ready: {escape(get_settings().storage_url)}")
+    console.print(escape(_("storage ready: %(url)s") % {"url": get_settings().storage_url}))
 
 
 def _catalog_errors(exc: CatalogInvalid, directory: Path | None) -> typer.Exit:
@@ -138,7 +140,7 @@ def _catalog_errors(exc: CatalogInvalid, directory: Path | None) -> typer.Exit:
     for e in exc.errors:
         where = directory / e.file if directory else e.file
         typer.echo(f"{where}: {e.path}: {e.message}", err=True)
-    return _fail(f"{len(exc.errors)} error(s) in the catalog")
+    return _fail(_("%(count)d error(s) in the catalog") % {"count": len(exc.errors)})
 
 
 @catalog_app.command("check")
@@ -148,9 +150,10 @@ def catalog_check(directory: Annotated[Path | None, typer.Argument()] = None) ->
         catalog = load_catalog(directory)
     except CatalogInvalid as exc:
         raise _catalog_errors(exc, directory) from None
-    console.print(f"catalog OK: {len(catalog.departments)} departments, "
-                  f"{len(catalog.modules)} modules, {len(catalog.positions)} positions, "
-                  f"{len(catalog.rules.attribution)} attribution rules")
+    console.print(_("catalog OK: %(departments)d departments, %(modules)d modules, "
+                    "%(positions)d positions, %(rules)d attribution rules") % {
+        "departments": len(catalog.departments), "modules": len(catalog.modules),
+        "positions": len(catalog.positions), "rules": len(catalog.rules.attribution)})
     _warn_about_calendar(catalog)
 
 
@@ -324,23 +327,27 @@ def hire(
     try:
         start_day = date.fromisoformat(start)
     except ValueError:
-        raise _fail(f"--start {start!r} is not a date like 2026-12-01") from None
+        raise _fail(_("--start %(value)s is not a date like 2026-12-01") % {
+            "value": repr(start)}) from None
     try:
         started = start_onboarding(name=name, email=email, position=position, start=start_day,
                                    locale=locale, by_email=by, via="cli")
     except InvalidPerson as exc:
-        raise _fail(f"{exc} (--name / --email); nothing was stored") from None
+        raise _fail(_("%(problem)s (--name / --email); nothing was stored") % {
+            "problem": exc}) from None
     except (UnknownPosition, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     except NotPermitted as exc:
         raise _refused(exc) from None
     if started.flow_run_id is None:
-        console.print(f"run #{started.run_id} stored; Prefect is unreachable at "
-                      f"{get_settings().prefect_api_url}, the run starts when it is back "
-                      "(`jieli up`).")
+        console.print(escape(_(
+            "run #%(run)d stored; Prefect is unreachable at %(url)s, the run starts when it is "
+            "back (`jieli up`).") % {"run": started.run_id,
+                                     "url": get_settings().prefect_api_url}))
         return
-    console.print(f"run #{started.run_id} started for {escape(name)}: "
-                  f"{escape(ui_url(started.flow_run_id))}")
+    # "#<number>" then a space, in every language: scripts take the run's number from it.
+    console.print(escape(_("run #%(run)d started for %(name)s: %(url)s") % {
+        "run": started.run_id, "name": name, "url": ui_url(started.flow_run_id)}))
 
 
 @app.command()
@@ -362,10 +369,12 @@ def deliver(
         raise _fail(str(exc).strip("'\"")) from None
     except NotPermitted as exc:
         raise _refused(exc) from None
-    console.print(f"delivery #{outcome.delivery_id} of {escape(module)} recorded; resumed runs: "
-                  f"{outcome.resumed or '—'}")
+    console.print(escape(_("delivery #%(delivery)d of %(module)s recorded; resumed runs: "
+                           "%(runs)s") % {"delivery": outcome.delivery_id, "module": module,
+                                          "runs": outcome.resumed or "—"}))
     if outcome.deferred:
-        console.print(f"Prefect unreachable: runs {outcome.deferred} resume when it is back.")
+        console.print(escape(_("Prefect unreachable: runs %(runs)s resume when it is back.")
+                             % {"runs": outcome.deferred}))
 
 
 @app.command()
@@ -388,21 +397,26 @@ def resume(
 
     by = _may_track(ctx)
     if run_id is None:
-        console.print(f"resume requests: {resume_requested_runs()}")
+        console.print(escape(_("resume requests: %(result)s") % {
+            "result": resume_requested_runs()}))
         try:
-            console.print(f"failed passes retried: {retry_failed_runs()}")
+            console.print(escape(_("failed passes retried: %(result)s") % {
+                "result": retry_failed_runs()}))
         except UNREACHABLE:
-            err.print("[yellow]Prefect unreachable: failed passes retried later[/yellow]")
+            later = _("Prefect unreachable: failed passes retried later")
+            err.print(f"[yellow]{escape(later)}[/yellow]")
         return
     try:
         resumed = resume_run(run_id, clear_attention=True, bring_back=True, actor=by)
     except (LookupError, AlreadyOnboarding) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     if not resumed and _run_status(run_id) == "cancelled":
-        raise _fail(f"run #{run_id} not brought back: Prefect unreachable at "
-                    f"{get_settings().prefect_api_url}; run this again once it is up")
-    console.print(f"run #{run_id} " + ("resumed" if resumed else
-                                       "not resumed: Prefect unreachable, retried later"))
+        raise _fail(_("run #%(run)d not brought back: Prefect unreachable at %(url)s; run this "
+                      "again once it is up") % {"run": run_id,
+                                                "url": get_settings().prefect_api_url})
+    said = (_("run #%(run)d resumed") if resumed else
+            _("run #%(run)d not resumed: Prefect unreachable, retried later"))
+    console.print(said % {"run": run_id})
 
 
 def _run_status(run_id: int) -> str:
@@ -838,7 +852,8 @@ def revoke_sessions(
         ended = revoke(email, by=by)
     except LookupError as exc:
         raise _fail(str(exc).strip("'\"")) from None
-    console.print(f"{email}: {ended} session(s) revoked")
+    console.print(escape(_("%(email)s: %(count)d session(s) revoked") % {
+        "email": email, "count": ended}))
 
 
 @app.command()
@@ -858,7 +873,8 @@ def outbox(
 
     _may_track(ctx)
     if send:
-        console.print(f"outbox: {send_pending_mail(retries_too=True)}")
+        console.print(escape(_("outbox: %(result)s") % {
+            "result": send_pending_mail(retries_too=True)}))
     with reading() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if not all_:

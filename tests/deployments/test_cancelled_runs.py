@@ -72,7 +72,7 @@ def test_a_run_cancelled_in_prefect_is_marked_hr_told_once_and_brought_back(live
                     "and object_id = :i", i=str(run_id)) == [(1,)]
 
     out = live.jieli("resume", str(run_id)).stdout
-    assert f"run #{run_id} resumed" in out, out
+    assert f"入职流程 #{run_id} 已恢复" in out, out
     assert live.sql("select status from runs where id = :i", i=run_id) == [("active",)]
     assert live.sql("select actor from audit_log where action = 'run-brought-back' "
                     "and object_id = :i", i=str(run_id)) == [(HR,)]  # who ran `jieli resume`

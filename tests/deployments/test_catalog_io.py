@@ -226,7 +226,7 @@ def test_a_broken_catalog_is_refused_with_every_error_and_nothing_changes(
         assert refused.exit_code == 1
         assert [line for line in refused.output.splitlines()
                 if line.startswith(str(broken))] == errors
-        assert "2 error(s) in the catalog" in refused.output
+        assert "目录中有 2 处错误" in refused.output
     assert unchanged(forms) == before
 
 

@@ -60,6 +60,6 @@ def test_an_unknown_module_exits_2_and_lists_the_modules(forms: Forms,  # noqa: 
 def test_a_department_owner_may_not_read_reports(forms: Forms, tmp_path: Path):  # noqa: F811
     plant(tmp_path, completers=3, others=3, effect=1.0)
     result = report("--module", MODULE, "--metric", METRIC, by="li.na@example.com")
-    assert result.exit_code == 2 and "refused" in result.output
+    assert result.exit_code == 2 and "已拒绝" in result.output
     assert forms.sql("select actor, object_id, via from audit_log where action = 'refused:read'"
                      ) == [("li.na@example.com", "reports", "cli")]

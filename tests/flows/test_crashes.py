@@ -139,7 +139,7 @@ def test_a_delivery_while_prefect_is_down_is_kept_and_resumes_later(live: Live):
     live.stack.children.remove(server)
 
     result = live.jieli("deliver", "proposal-writing", "--by", MARKETING_OWNER)
-    assert "Prefect unreachable" in result.stdout
+    assert "暂时连不上 Prefect" in result.stdout
     assert live.sql("select count(*) from deliveries where module_code = 'proposal-writing'") \
         == [(deliveries + 1,)]
     assert live.sql("select resume_requested_at is not null from runs where id = :r",

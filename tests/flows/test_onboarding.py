@@ -114,7 +114,7 @@ def test_resuming_twice_sends_nothing_twice_and_writes_no_duplicate_row(live: Li
 def test_a_second_delivery_of_delivered_materials_resumes_nobody(live: Live):
     live.jieli("deliver", "presentation-skills", "--by", HR_OWNER)
     result = live.jieli("deliver", "presentation-skills", "--by", HR_OWNER)
-    assert "resumed runs: —" in result.stdout
+    assert "已恢复的流程：—" in result.stdout
 
 
 def test_a_hire_has_one_active_run(live: Live):

@@ -85,7 +85,7 @@ def test_a_hostile_name_is_accepted_and_shown_as_typed_everywhere(
     hired = jieli(stack, "hire", "--name", name, "--email", email,
                   "--position", "marketing-specialist", "--start", "2026-12-01")
     assert hired.returncode == 0, hired.stderr
-    assert f"started for {name}:" in hired.stdout
+    assert f"已为 {name} 启动：" in hired.stdout
     run_id = int(hired.stdout.split("#", 1)[1].split()[0])
     flow_run = stack.wait_state(run_id, "Suspended", min_pass=1, timeout=180)
 

@@ -69,7 +69,7 @@ def test_a_pass_failing_three_times_marks_the_run_and_tells_hr_once(stack: Live)
 
     # HR fixes the cause (here: the failpoint goes) and resumes: the mark goes, a pass runs.
     resumed = jieli(stack, "resume", str(run_id))
-    assert resumed.returncode == 0 and "resumed" in resumed.stdout
+    assert resumed.returncode == 0 and "已恢复" in resumed.stdout
     assert attention(stack, run_id) == (None, "[]")
     assert stack.sql("select count(*) from audit_log where action = 'run-attention-cleared' "
                      "and object_id = :r", r=str(run_id)) == [(1,)]

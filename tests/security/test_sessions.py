@@ -107,7 +107,7 @@ def test_revocation_ends_every_session_of_an_address(forms: Forms):
     boss = sign_in(forms, BOSS)
     result = CliRunner().invoke(cli, ["--as", BOSS, "revoke-sessions", HR])
     assert result.exit_code == 0, result.output
-    assert "2 session(s) revoked" in result.output
+    assert "已撤销 2 个会话" in result.output
     for cookie, status in ((first, 401), (second, 401), (boss, 200)):
         forms.client.cookies.clear()
         forms.client.cookies.set("jieli_hr", cookie, path="/hr")

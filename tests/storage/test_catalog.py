@@ -79,7 +79,7 @@ def check(directory: Path) -> tuple[int, str]:
 def test_check_accepts_the_default_catalog():
     code, out = check(DEFAULT_CATALOG_DIR)
     assert code == 0, out
-    assert "catalog OK" in out
+    assert "目录无误" in out
 
 
 def test_check_reports_every_error_with_file_and_path(catalog_copy: Path):

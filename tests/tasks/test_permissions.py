@@ -138,7 +138,7 @@ def test_the_cli_acts_as_a_named_person_and_is_refused_like_anyone_else(
     nobody = cli("hire", *HIRE_ARGS)
     assert nobody.exit_code == 2 and "--as EMAIL" in nobody.output
     stranger = cli("--as", "nobody@example.com", "hire", *HIRE_ARGS)
-    assert stranger.exit_code == 2 and "refused" in stranger.output
+    assert stranger.exit_code == 2 and "已拒绝" in stranger.output
     owner = cli("--as", MARKETING_OWNER, "hire", *HIRE_ARGS)
     assert owner.exit_code == 2 and "may not start" in owner.output
     assert forms.sql("select count(*) from runs") == [(0,)]
@@ -147,7 +147,7 @@ def test_the_cli_acts_as_a_named_person_and_is_refused_like_anyone_else(
         (MARKETING_OWNER, "refused:start", "position", "marketing-specialist", "cli")]
 
     boss = cli("--as", BOSS, "hire", *HIRE_ARGS)
-    assert boss.exit_code == 0 and "run #1" in boss.output, boss.output
+    assert boss.exit_code == 0 and "入职流程 #1" in boss.output, boss.output
     assert forms.sql("select actor, via from audit_log where action = 'run-started'") == [
         (BOSS, "cli")]
 

@@ -120,7 +120,7 @@ def test_catalog_check_warns_about_a_year_without_holiday_data(year, tmp_path: P
     year(2099)
     result = CliRunner().invoke(app, ["catalog", "check", str(DEFAULT_CATALOG_DIR)])
     assert result.exit_code == 0, result.output
-    assert "catalog OK" in result.stdout
+    assert "目录无误" in result.stdout
     assert "2099, 2100" in result.stderr and "chinesecalendar" in result.stderr
 
     year(2025)  # 2025 and 2026 are known: nothing to say
