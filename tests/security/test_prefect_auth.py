@@ -48,7 +48,7 @@ def test_the_prefect_server_refuses_an_unauthenticated_call_when_the_auth_string
              "--name", "郑安", "--email",
              "zheng.an@example.com", "--position", "marketing-specialist", "--start",
              "2026-12-01"], env=env, capture_output=True, text=True, timeout=180)
-        assert hired.returncode == 0 and "started" in hired.stdout, hired.stdout + hired.stderr
+        assert hired.returncode == 0 and "启动" in hired.stdout, hired.stdout + hired.stderr
         flow_run_id = hired.stdout.rsplit("/", 1)[1].strip()
 
         def state() -> str:
