@@ -71,17 +71,17 @@ class Live:
     def failpoints(self, points: str) -> Iterator[None]:
         """Passes stop at `points` (tasks/failpoints.py) while the block runs, under the running
         runner; after it, none does and no pass waits at a marker."""
-        armed = self.settings.data_dir / ARMED_FILE
-        for name in points.split(","):
-            (self.settings.data_dir / f"failpoint-{name.split(':')[0]}").unlink(missing_ok=True)
+        data, armed = self.settings.data_dir, self.settings.data_dir / ARMED_FILE
+        markers = [data / f"failpoint-{point.split(':')[0]}" for point in points.split(",")]
+        for marker in markers:
+            marker.unlink(missing_ok=True)
         armed.write_text(points, encoding="utf-8")
         try:
             yield
         finally:
             armed.unlink(missing_ok=True)
-            for name in points.split(","):
-                (self.settings.data_dir / f"failpoint-{name.split(':')[0]}").unlink(
-                    missing_ok=True)
+            for marker in markers:
+                marker.unlink(missing_ok=True)
 
     def jieli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         # As HR (unless `--as` says otherwise), on a terminal wide enough that cells rarely wrap.
